@@ -1,0 +1,182 @@
+"""Composition root: builds everything from one Config (no module does work at import time)."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from sqlalchemy import Engine
+
+from bot.config import Config, ConfigError
+from bot.console import ConsoleChat, ConsoleSender
+from bot.delivery import Sender
+from bot.outbox import Dispatcher, OutboxStore
+from handlers.bus import Desk, execute
+from handlers.clock import Clock, SystemClock
+from handlers.commands import Command
+from handlers.people import sync_people
+from handlers.replies import Reply
+from store.db import make_engine, make_session_factory
+from store.migrate import is_current, upgrade
+from store.uow import UnitOfWorkFactory
+
+log = logging.getLogger("afterdesk")
+
+
+class Adapter(Protocol):
+    """A chat platform plugged into the runtime."""
+
+    sender: Sender
+
+    def add_routes(self, app: web.Application) -> bool:
+        """Register HTTP routes; True if this adapter needs the HTTP server."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def open_database(url: str, auto_upgrade: bool | None = None) -> Engine:
+    """Engine for the URL; SQLite is created and upgraded on start, others must be upgraded first."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    auto = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade
+    try:
+        if auto:
+            upgrade(engine)
+        elif not is_current(engine):
+            raise ConfigError("the database schema is not up to date — run: afterdesk db upgrade")
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"desk.database_url: cannot open the database ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200]})") from None
+    return engine
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    desk: Desk
+    dispatcher: Dispatcher
+    outbox: OutboxStore
+    console: ConsoleChat | None = None
+    adapters: list[Any] = field(default_factory=list)
+    http: web.Application | None = None
+    services: list[Any] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    http_port: int | None = None
+
+    def execute(self, cmd: Command) -> Reply:
+        """Run a command synchronously (CLI, demo, tests)."""
+        return execute(self.desk, cmd)
+
+    async def submit(self, cmd: Command) -> Reply:
+        """Run a command off the event loop: the core is synchronous."""
+        return await asyncio.to_thread(execute, self.desk, cmd)
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+        if self.http is not None:
+            self._runner = web.AppRunner(self.http, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.http.host, self.config.http.port)
+            await site.start()
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.http_port = sockets[0].getsockname()[1] if sockets else self.config.http.port
+            log.info("HTTP server listening on %s:%s", self.config.http.host, self.http_port)
+        for adapter in self.adapters:
+            await adapter.start()
+        for service in self.services:
+            await service.start()
+
+    async def stop(self) -> None:
+        for service in reversed(self.services):
+            await service.stop()
+        for adapter in reversed(self.adapters):
+            await adapter.stop()
+        await self.dispatcher.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.engine.dispose()
+
+
+AdapterFactory = Callable[[Runtime], Any]
+
+
+def build(config: Config, clock: Clock | None = None, console: ConsoleChat | None = None,
+          adapter_factories: dict[str, AdapterFactory] | None = None) -> Runtime:
+    """Wire store, desk, outbox, adapters and services from the config."""
+    engine = open_database(config.desk.database_url)
+    uow = UnitOfWorkFactory(make_session_factory(engine))
+    desk = Desk(uow=uow, clock=clock or SystemClock(), policy=config.policy())
+    with uow() as u:
+        sync_people(u, desk.policy.people)
+        u.commit()
+    outbox = OutboxStore(desk, config.outbox.max_attempts)
+    senders: dict[str, Sender] = {}
+    if config.console.enabled:
+        console = console or ConsoleChat()
+        senders["console"] = ConsoleSender(console)
+    dispatcher = Dispatcher(outbox, senders, config.outbox.poll_seconds)
+    desk.on_commit = dispatcher.wake
+    runtime = Runtime(config=config, engine=engine, desk=desk, dispatcher=dispatcher, outbox=outbox, console=console)
+    factories = dict(default_adapter_factories())
+    factories.update(adapter_factories or {})
+    http = web.Application()
+    http.router.add_get("/healthz", _health)
+    needs_http = False
+    for platform in config.enabled_platforms():
+        factory = factories.get(platform)
+        if factory is None:
+            continue
+        adapter = factory(runtime)
+        runtime.adapters.append(adapter)
+        dispatcher.senders[platform] = adapter.sender
+        needs_http = adapter.add_routes(http) or needs_http
+    runtime.http = http if needs_http else None
+    for service_factory in service_factories():
+        service = service_factory(runtime)
+        if service is not None:
+            runtime.services.append(service)
+    return runtime
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def _optional(module: str, name: str) -> Any:
+    """An optional component: absent module → None; a broken one still raises."""
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return getattr(importlib.import_module(module), name)
+
+
+def default_adapter_factories() -> dict[str, AdapterFactory]:
+    """Platform adapters, imported only when their platform is on."""
+    found = {"slack": _optional("bot.slack.adapter", "SlackAdapter"),
+             "telegram": _optional("bot.telegram.adapter", "TelegramAdapter")}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def service_factories() -> list[Callable[[Runtime], Any]]:
+    """Background services (the SLA scheduler) that run beside the adapters."""
+    factory = _optional("scheduler.service", "build_scheduler")
+    return [factory] if factory else []

@@ -1,0 +1,265 @@
+"""The outbox dispatcher: delivers committed notifications in order per chat, paced, retried, never lost."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.delivery import Delivered, Delivery, PermanentError, RetryLater, Sender, TransientError
+from handlers.desk import Desk
+from handlers.replies import Text
+from store.models import OutboxMessage, TicketThread
+
+log = logging.getLogger("afterdesk.outbox")
+
+LEASE = timedelta(minutes=2)
+# Waits up to this long are slept in place (keeps order and the lease); longer ones are rescheduled.
+INLINE_WAIT_MAX = 30.0
+INLINE_TRANSIENT_RETRIES = 3
+
+
+class OutboxStore:
+    """The synchronous half: claims, resolves and settles rows (each call one transaction)."""
+
+    def __init__(self, desk: Desk, max_attempts: int = 20) -> None:
+        self.desk = desk
+        self.max_attempts = max_attempts
+
+    def claim_due(self, busy: set[str], limit: int = 500) -> dict[str, list[int]]:
+        """Lease due rows of idle destinations, grouped by destination in id order."""
+        now = self.desk.clock.now()
+        with self.desk.uow() as uow:
+            rows = [r for r in uow.outbox.due(now, limit) if r.destination not in busy]
+            won = set(uow.outbox.claim([r.id for r in rows], now, now + LEASE))
+            uow.commit()
+        grouped: dict[str, list[int]] = {}
+        for r in rows:
+            if r.id in won:
+                grouped.setdefault(r.destination, []).append(r.id)
+        return grouped
+
+    def prepare(self, row_id: int) -> Delivery | None | bool:
+        """The delivery for a row; None to skip it; False when an older row must go first."""
+        with self.desk.uow() as uow:
+            row = uow.outbox.get(row_id)
+            if row is None or row.status != "pending":
+                return None
+            if uow.outbox.pending_before(row.destination, row.id):
+                return False
+            if row.kind == "card" and uow.outbox.newer_card_pending(row):
+                row.status = "superseded"
+                uow.commit()
+                return None
+            delivery = self._resolve(uow, row)
+            uow.commit()
+            return delivery
+
+    def _resolve(self, uow: object, row: OutboxMessage) -> Delivery:
+        text_data = row.payload.get("text")
+        text = Text(text_data["key"], text_data.get("params", {})) if text_data else None
+        ticket = uow.tickets.get(row.ticket_id) if row.ticket_id else None  # type: ignore[attr-defined]
+        chat_id = row.payload.get("chat_id", "")
+        thread = uow.threads.get(row.ticket_id, row.platform, chat_id) if ticket and chat_id else None  # type: ignore[attr-defined]
+        return Delivery(
+            row_id=row.id, kind=row.kind, platform=row.platform, chat_id=chat_id,
+            user_id=row.payload.get("user_id", ""), text=text,
+            ticket=self.desk.view(ticket) if ticket else None,
+            card_message_id=thread.card_message_id if thread else None,
+            topic_id=thread.topic_id if thread else None,
+        )
+
+    def finish(self, row_id: int, item: Delivery, result: Delivered) -> None:
+        """Mark sent; remember the card (and every ticket message) so replies map back."""
+        now = self.desk.clock.now()
+        with self.desk.uow() as uow:
+            row = uow.outbox.get(row_id)
+            if row is None:
+                return
+            row.status, row.sent_at, row.lease_until = "sent", now, None
+            row.result_message_id = result.message_id
+            row.attempts += 1
+            if row.ticket_id and result.message_id and item.kind in ("card", "notice"):
+                chat = result.chat_id or item.chat_id
+                if item.kind == "card" and uow.threads.get(row.ticket_id, row.platform, chat) is None:
+                    uow.threads.add(TicketThread(ticket_id=row.ticket_id, platform=row.platform, chat_id=chat,
+                                                 card_message_id=result.message_id, topic_id=result.topic_id,
+                                                 created_at=now))
+                uow.threads.link_message(row.ticket_id, row.platform, chat, result.message_id, item.kind)
+            uow.commit()
+
+    def reschedule(self, row_id: int, error: str, delay: float, count_attempt: bool = True) -> None:
+        now = self.desk.clock.now()
+        with self.desk.uow() as uow:
+            row = uow.outbox.get(row_id)
+            if row is None:
+                return
+            row.attempts += 1 if count_attempt else 0
+            row.last_error = error[:500]
+            row.lease_until = None
+            if row.attempts >= self.max_attempts:
+                row.status = "parked"
+                log.error("outbox %s parked after %s attempts to %s: %s", row.id, row.attempts, row.destination, error)
+            else:
+                row.next_attempt_at = now + timedelta(seconds=delay)
+            uow.commit()
+
+    def park(self, row_id: int, reason: str, tell_actor: bool = False) -> None:
+        """Give up on a row for good; for a card, tell the person who acted what to fix."""
+        now = self.desk.clock.now()
+        with self.desk.uow() as uow:
+            row = uow.outbox.get(row_id)
+            if row is None:
+                return
+            row.status, row.last_error, row.lease_until = "parked", reason[:500], None
+            row.attempts += 1
+            log.error("outbox %s parked: %s could not be reached on %s: %s",
+                      row.id, row.payload.get("chat_id") or row.destination, row.platform, reason)
+            actor = uow.people.get(row.payload["actor"]) if tell_actor and row.payload.get("actor") else None
+            identity = uow.people.identity(actor.id, row.platform) if actor and row.kind == "card" else None
+            if identity is not None:
+                ticket = uow.tickets.get(row.ticket_id) if row.ticket_id else None
+                params = {"ref": f"#{ticket.number}" if ticket else "the ticket",
+                          "chat": row.payload.get("chat_id", ""), "reason": reason}
+                uow.outbox.add(OutboxMessage(
+                    created_at=now, next_attempt_at=now, ticket_id=row.ticket_id, person_id=actor.id, kind="dm",
+                    platform=row.platform, destination=f"{row.platform}:dm:{actor.id}",
+                    payload={"user_id": identity.user_id, "text": {"key": "n_cannot_post", "params": params}},
+                    status="pending", attempts=0, last_error="",
+                ))
+            uow.commit()
+
+    def release(self, ids: list[int]) -> None:
+        with self.desk.uow() as uow:
+            uow.outbox.release(ids)
+            uow.commit()
+
+
+class Dispatcher:
+    """The async half: one worker per destination, paced by the platform's sender."""
+
+    def __init__(self, store: OutboxStore, senders: Mapping[str, Sender], poll_seconds: float = 1.0) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.poll_seconds = poll_seconds
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._last_sent: dict[str, float] = {}
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Thread-safe nudge after a commit wrote outbox rows."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _round(self) -> int:
+        busy = {d for d, t in self._workers.items() if not t.done()}
+        platforms = set(self.senders)
+        grouped = await asyncio.to_thread(self.store.claim_due, busy)
+        started = 0
+        for destination, ids in grouped.items():
+            if destination.split(":", 1)[0] not in platforms:
+                await asyncio.to_thread(self.store.release, ids)
+                continue
+            self._workers[destination] = asyncio.create_task(self._work(destination, ids))
+            started += 1
+        return started
+
+    async def run(self) -> None:
+        """Deliver until stopped; wakes on commits and polls for other processes' rows."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._round()
+            except Exception:
+                log.exception("outbox round failed; retrying")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+        await self._join()
+
+    async def drain(self, rounds: int = 1000) -> None:
+        """Deliver everything that is due now, then return (tests, demo, shutdown)."""
+        self._loop = self._loop or asyncio.get_running_loop()
+        self._wake = self._wake or asyncio.Event()
+        for _ in range(rounds):
+            started = await self._round()
+            if not started and not await self._join():
+                return
+        raise RuntimeError("outbox did not drain")
+
+    async def _join(self) -> bool:
+        active = [t for t in self._workers.values() if not t.done()]
+        if active:
+            await asyncio.gather(*active, return_exceptions=True)
+        return bool(active)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+        await self._join()
+
+    async def _work(self, destination: str, ids: list[int]) -> None:
+        remaining = list(ids)
+        try:
+            while remaining:
+                row_id = remaining[0]
+                item = await asyncio.to_thread(self.store.prepare, row_id)
+                if item is False:
+                    break
+                if item is not None and item is not True:
+                    if not await self._deliver(destination, item):
+                        break
+                remaining.pop(0)
+        finally:
+            if remaining:
+                await asyncio.to_thread(self.store.release, remaining)
+            if self._wake is not None and remaining != ids:
+                self._wake.set()
+
+    async def _pace(self, destination: str, sender: Sender) -> None:
+        last = self._last_sent.get(destination)
+        if last is not None:
+            wait = sender.min_interval - (time.monotonic() - last)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _deliver(self, destination: str, item: Delivery) -> bool:
+        """Send one item; True if settled (sent or parked), False if rescheduled (stop this destination)."""
+        sender = self.senders[item.platform]
+        transient = 0
+        while True:
+            await self._pace(destination, sender)
+            try:
+                result = await sender.deliver(item)
+            except RetryLater as exc:
+                self._last_sent[destination] = time.monotonic()
+                if exc.seconds <= INLINE_WAIT_MAX:
+                    log.warning("outbox %s: %s is rate limited; waiting %.2fs", item.row_id, destination, exc.seconds)
+                    await asyncio.sleep(exc.seconds)
+                    continue
+                await asyncio.to_thread(self.store.reschedule, item.row_id, str(exc), exc.seconds, False)
+                return False
+            except TransientError as exc:
+                transient += 1
+                if transient <= INLINE_TRANSIENT_RETRIES:
+                    await asyncio.sleep(0.2 * 2**transient)
+                    continue
+                await asyncio.to_thread(self.store.reschedule, item.row_id, str(exc), min(900.0, 5.0 * 2**transient))
+                return False
+            except PermanentError as exc:
+                await asyncio.to_thread(self.store.park, item.row_id, exc.reason, exc.hint == "invite")
+                return True
+            except Exception as exc:  # a sender bug must not kill delivery for everyone
+                log.exception("outbox %s: unexpected error from %s sender", item.row_id, item.platform)
+                await asyncio.to_thread(self.store.reschedule, item.row_id, f"{type(exc).__name__}", 60.0)
+                return False
+            self._last_sent[destination] = time.monotonic()
+            await asyncio.to_thread(self.store.finish, item.row_id, item, result)
+            return True

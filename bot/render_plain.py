@@ -1,0 +1,80 @@
+"""Plain-text rendering (console, demo, CLI): the reference layout the chat renderers follow."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.replies import Reply, Text
+from handlers.texts import render
+from handlers.views import TicketView
+
+STATUS_ICON = {"new": "🆕", "open": "🔧", "waiting": "⏳", "resolved": "✅", "closed": "🔒"}
+PRIORITY_ICON = {"urgent": "🔴", "high": "🟠", "normal": "🟢", "low": "⚪"}
+
+
+def render_text(t: Text) -> str:
+    return render(t.key, t.params)
+
+
+def fmt_time(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+def card_fields(view: TicketView) -> list[tuple[str, str]]:
+    """The order facts shown on every card, in reading order; empty ones left out."""
+    pairs = [
+        ("Order", view.order_no), ("Customer", view.customer_name), ("Shop handle", view.customer_handle),
+        ("Category", view.category), ("Product", view.product), ("Ship to", view.shipping_address),
+        ("Replacement", view.replacement_tracking), ("Return", view.return_tracking), ("RMA", view.rma),
+        ("Compensation", view.compensation),
+    ]
+    return [(k, v) for k, v in pairs if v]
+
+
+def headline(view: TicketView) -> str:
+    rebound = f" · ⚠ REBOUND ×{view.reopen_count}" if view.rebound else ""
+    return (f"{STATUS_ICON.get(view.status, '')} {view.ref} {view.title} — {view.status.upper()} · "
+            f"{PRIORITY_ICON.get(view.priority, '')} {view.priority}{rebound}")
+
+
+def card(view: TicketView) -> str:
+    lines = [headline(view)]
+    lines += [f"{k}: {v}" for k, v in card_fields(view)]
+    assignee = view.assignee.name if view.assignee else "unassigned"
+    lines.append(f"Group: {view.group_name} · Assignee: {assignee} · Reporter: {view.reporter.name}")
+    for clock in view.clocks:
+        due = f" (due {fmt_time(clock.due)})" if clock.due else ""
+        lines.append(f"SLA {clock.name}: {clock.state}{due}")
+    return "\n".join(lines)
+
+
+def detail(view: TicketView) -> str:
+    lines = [card(view)]
+    if view.description:
+        lines += ["", view.description]
+    if view.attachments:
+        lines += ["", "Files: " + ", ".join(a.name or a.file_id for a in view.attachments)]
+    if view.comments:
+        lines += ["", "Comments:"]
+        for c in view.comments:
+            mark = " (deleted)" if c.deleted else " (edited)" if c.edited else ""
+            body = "…" if c.deleted else c.body
+            lines.append(f"  {fmt_time(c.at)} {c.author}{mark}: {body}")
+    if view.events:
+        lines += ["", "Audit trail:"]
+        for e in view.events:
+            name = "" if e.field == e.action else f" {e.field}"
+            change = f"{name}: {e.old or '∅'} → {e.new or '∅'}" if e.field else ""
+            extra = f" ({e.detail})" if e.detail else ""
+            lines.append(f"  {fmt_time(e.at)} {e.actor}: {e.action}{change}{extra}")
+    return "\n".join(lines)
+
+
+def reply(r: Reply) -> str:
+    """A command's answer as plain text."""
+    parts = [render_text(t) for t in r.texts]
+    if r.ticket and r.detail:
+        parts.append(detail(r.ticket))
+    for t in r.tickets:
+        assignee = t.assignee.name if t.assignee else "unassigned"
+        parts.append(f"  {t.ref} [{t.status}] {t.title} — {assignee}")
+    return "\n".join(parts)

@@ -1,0 +1,5 @@
+"""The command bus: importing this registers every use case; `execute` runs one command."""
+from handlers import changes, comments, tickets  # noqa: F401  (registration by import)
+from handlers.desk import HANDLERS, Desk, execute
+
+__all__ = ["Desk", "HANDLERS", "execute"]

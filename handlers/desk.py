@@ -1,0 +1,149 @@
+"""The desk: what every use case gets (unit of work, clock, policy) and the command bus."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from handlers.clock import Clock
+from handlers.commands import Actor, Command
+from handlers.policy import DeskPolicy
+from handlers.replies import Reply, Text, UsageError, text
+from handlers.views import ClockView, TicketView, ticket_view
+from store.errors import DuplicateDelivery
+from store.models import AuditEvent, Identity, Person, Ticket
+
+if TYPE_CHECKING:
+    from store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Called inside the command's transaction after a ticket changed (e.g. the SLA engine
+# recomputing deadlines), with the change kind: created, assigned, status, priority, fields, comment.
+ChangeHook = Callable[["Ctx", Ticket, str], None]
+ClockProvider = Callable[[Ticket, datetime], tuple[ClockView, ...]]
+
+
+@dataclass
+class Desk:
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    policy: DeskPolicy
+    change_hooks: list[ChangeHook] = field(default_factory=list)
+    clock_views: ClockProvider | None = None
+    # Wakes the outbox dispatcher after a commit that wrote notifications.
+    on_commit: Callable[[], None] = lambda: None
+
+    def view(self, ticket: Ticket, detail: bool = False) -> TicketView:
+        clocks = self.clock_views(ticket, self.clock.now()) if self.clock_views else ()
+        return ticket_view(ticket, self.policy.group_name(ticket.group_key), detail=detail, clocks=clocks)
+
+
+@dataclass
+class Ctx:
+    """One command's world: the open transaction, the acting person, the instant."""
+
+    desk: Desk
+    uow: UnitOfWork
+    actor: Actor
+    person: Person
+    now: datetime
+    wrote_outbox: bool = False
+
+    @property
+    def policy(self) -> DeskPolicy:
+        return self.desk.policy
+
+    def audit(self, ticket: Ticket, action: str, field: str = "", old: Any = "", new: Any = "", detail: str = "",
+              system: bool = False) -> None:
+        ticket.events.append(
+            AuditEvent(
+                actor_id=None if system else self.person.id,
+                at=self.now,
+                action=action,
+                field=field,
+                old_value="" if old is None else str(old),
+                new_value="" if new is None else str(new),
+                detail=detail,
+            )
+        )
+
+    def changed(self, ticket: Ticket, kind: str) -> None:
+        ticket.updated_at = self.now
+        for hook in self.desk.change_hooks:
+            hook(self, ticket, kind)
+
+    def ticket(self, number: int) -> Ticket:
+        ticket = self.uow.tickets.by_number(number)
+        if ticket is None:
+            raise UsageError("err_no_ticket", number=number)
+        return ticket
+
+    def view(self, ticket: Ticket, detail: bool = False) -> TicketView:
+        return self.desk.view(ticket, detail)
+
+
+def person_for(uow: UnitOfWork, actor: Actor) -> Person:
+    """The person behind a verified chat identity; first contact registers them."""
+    person = uow.people.by_identity(actor.platform, actor.workspace, actor.user_id)
+    if person is None and actor.workspace:
+        # Identities from the config carry no workspace id.
+        person = uow.people.by_identity(actor.platform, "", actor.user_id)
+    if person is None:
+        person = uow.people.add(
+            Person(key=f"{actor.platform}:{actor.user_id}", display_name=actor.display_name or actor.user_id)
+        )
+        uow.people.add_identity(
+            Identity(person_id=person.id, platform=actor.platform, workspace=actor.workspace,
+                     user_id=actor.user_id, username=actor.username)
+        )
+        uow.session.refresh(person)
+        return person
+    if actor.display_name and person.display_name in ("", actor.user_id):
+        person.display_name = actor.display_name
+    return person
+
+
+Handler = Callable[[Ctx, Any], Reply]
+HANDLERS: dict[type[Command], Handler] = {}
+
+
+def handles(*types: type[Command]) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for t in types:
+            HANDLERS[t] = fn
+        return fn
+
+    return register
+
+
+def execute(desk: Desk, cmd: Command) -> Reply:
+    """Run one command in one transaction: change + audit + outbox commit together, or nothing."""
+    handler = HANDLERS.get(type(cmd))
+    if handler is None:
+        raise TypeError(f"no handler for {type(cmd).__name__}")
+    try:
+        with desk.uow() as uow:
+            now = desk.clock.now()
+            if cmd.dedup_keys:
+                if uow.dedup.seen(cmd.dedup_keys):
+                    return Reply(texts=(text("duplicate"),), duplicate=True)
+                uow.dedup.remember(cmd.dedup_keys, now)
+                uow.flush()
+            ctx = Ctx(desk, uow, cmd.actor, person_for(uow, cmd.actor), now)
+            try:
+                reply = handler(ctx, cmd)
+            except UsageError as err:
+                return Reply(texts=(err.text,), ok=False)
+            uow.commit()
+    except DuplicateDelivery:
+        return Reply(texts=(text("duplicate"),), duplicate=True)
+    if ctx.wrote_outbox:
+        desk.on_commit()
+    return reply
+
+
+def error_reply(t: Text) -> Reply:
+    return Reply(texts=(t,), ok=False)

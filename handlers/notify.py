@@ -1,0 +1,75 @@
+"""Outgoing notifications as outbox rows, written inside the command's transaction."""
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.desk import Ctx
+from store.models import OutboxMessage, Person, Ticket
+
+
+def destinations(ctx: Ctx, ticket: Ticket) -> list[tuple[str, str]]:
+    """(platform, chat) pairs that carry this ticket: its group's channels and existing threads."""
+    result: list[tuple[str, str]] = []
+    group = ctx.policy.groups.get(ticket.group_key)
+    if group:
+        for platform, chat in group.channels.items():
+            if platform in ctx.policy.platforms and chat:
+                result.append((platform, chat))
+    for thread in ctx.uow.threads.for_ticket(ticket.id):
+        if (thread.platform, thread.chat_id) not in result and thread.platform in ctx.policy.platforms:
+            result.append((thread.platform, thread.chat_id))
+    return result
+
+
+def _row(ctx: Ctx, ticket: Ticket | None, kind: str, platform: str, destination: str, payload: dict[str, Any],
+         person: Person | None = None) -> None:
+    ctx.uow.outbox.add(
+        OutboxMessage(
+            created_at=ctx.now,
+            next_attempt_at=ctx.now,
+            ticket_id=ticket.id if ticket else None,
+            person_id=person.id if person else None,
+            kind=kind,
+            platform=platform,
+            destination=destination,
+            # who acted, so a delivery that cannot be made can be explained to them
+            payload={**payload, "actor": ctx.person.id},
+            status="pending",
+            attempts=0,
+            last_error="",
+        )
+    )
+    ctx.wrote_outbox = True
+
+
+def card(ctx: Ctx, ticket: Ticket) -> None:
+    """Post the ticket card where it is not yet, refresh it where it is."""
+    for platform, chat in destinations(ctx, ticket):
+        _row(ctx, ticket, "card", platform, f"{platform}:{chat}", {"chat_id": chat})
+
+
+def notice(ctx: Ctx, ticket: Ticket, key: str, params: dict[str, Any], skip_chat: tuple[str, str] | None = None,
+           ) -> None:
+    """A one-line notice in each of the ticket's threads, so the thread reads as its history."""
+    for platform, chat in destinations(ctx, ticket):
+        if (platform, chat) == skip_chat:
+            continue
+        _row(ctx, ticket, "notice", platform, f"{platform}:{chat}",
+             {"chat_id": chat, "text": {"key": key, "params": params}})
+
+
+def dm(ctx: Ctx, person: Person | None, ticket: Ticket | None, key: str, params: dict[str, Any]) -> None:
+    """A direct message on the person's first platform that is live; never to the actor."""
+    if person is None or person.id == ctx.person.id:
+        return
+    for identity in person.identities:
+        if identity.platform in ctx.policy.platforms:
+            _row(ctx, ticket, "dm", identity.platform, f"{identity.platform}:dm:{person.id}",
+                 {"user_id": identity.user_id, "text": {"key": key, "params": params}}, person=person)
+            return
+
+
+def display(person: Person | None) -> str:
+    if person is None:
+        return "nobody"
+    return person.display_name or person.key

@@ -1,0 +1,84 @@
+"""Every sentence a user sees, in one place. Params are raw user data; renderers escape them."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+EN: dict[str, str] = {
+    # replies
+    "created": "Created {ref}: {title} (group: {group}{assignee_part}).",
+    "created_assignee_part": ", assigned to {assignee}",
+    "assigned": "{ref} is now assigned to {assignee}.",
+    "claimed": "You took {ref}.",
+    "status_changed": "{ref} is now {status}.",
+    "reopened": "{ref} is reopened — rebound #{count}.",
+    "priority_changed": "{ref} priority is now {priority}.",
+    "commented": "Comment added to {ref}.",
+    "watching": "You are watching {ref}.",
+    "unwatched": "You no longer watch {ref}.",
+    "fields_updated": "{ref} updated: {fields}.",
+    "search_results": "{count} ticket(s) match '{query}':",
+    "search_none": "No ticket matches '{query}'.",
+    "mine": "Your open tickets ({count}):",
+    "mine_none": "You have no open tickets.",
+    "duplicate": "Already done.",
+    "help": (
+        "Afterdesk — tickets for after-sales cases.\n"
+        "/ticket <summary> [order:… customer:… handle:… address:… category:… product:… priority:… @assignee] — new ticket\n"
+        "/ticket show N · assign N @user · claim N · status N <open|waiting|resolved|closed> [note]\n"
+        "/ticket comment N <text> · priority N <urgent|high|normal|low> · watch N · unwatch N\n"
+        "/ticket set N tracking:… return:… rma:… compensation:… address:… · search <text|order|handle> · mine · help\n"
+        "Quote values with spaces: customer:\"Li Lei\". Chinese keys work too: 订单: 客户: 旺旺: 地址:"
+    ),
+    # errors
+    "err_no_summary": "A ticket needs a summary. Try: /ticket Blue screen after boot order:12345 customer:\"Li Lei\"",
+    "err_quote": "There is an unclosed quote in your command ({detail}). Close it and try again.",
+    "err_unknown_field": "Unknown field '{field}:' — did you mean '{suggestion}:'? Fields: {fields}.",
+    "err_empty_field": "'{field}:' needs a value, e.g. {field}:{example}.",
+    "err_duplicate_field": "'{field}:' is given twice; keep one.",
+    "err_two_assignees": "Only one assignee per ticket: you mentioned {first} and {second}.",
+    "err_need_number": "'/ticket {verb}' needs a ticket number, e.g. /ticket {verb} 1001{after}.",
+    "err_bad_number": "'{value}' is not a ticket number — use e.g. /ticket {verb} 1001.",
+    "err_need_text": "'/ticket {verb} N' needs {what}, e.g. /ticket {verb} 1001 {example}.",
+    "err_unknown_status": "Unknown status '{value}' — use one of: {allowed}.",
+    "err_unknown_priority": "Unknown priority '{value}' — use one of: {allowed}.",
+    "err_unknown_category": "Unknown category '{value}' — use one of: {allowed}.",
+    "err_unknown_product": "Unknown product '{value}' — use one of: {allowed}.",
+    "err_unknown_group": "Unknown group '{value}' — use one of: {allowed}.",
+    "err_bad_amount": "'{value}' is not an amount — use e.g. compensation:25.50",
+    "err_settable": "'{field}' cannot be set that way — settable fields: {fields}.",
+    "err_no_ticket": "There is no ticket #{number}.",
+    "err_unknown_person": "I don't know {mention}. Mention someone who has used Afterdesk, or a person key from the config.",
+    "err_same_status": "{ref} is already {status}.",
+    "err_transition": "{ref} is {status}; from {status} it can go to: {allowed}.",
+    "err_same_priority": "{ref} already has priority {priority}.",
+    "err_already_assigned": "{ref} is already assigned to {assignee}.",
+    "err_not_watching": "You are not watching {ref}.",
+    "err_already_watching": "You already watch {ref}.",
+    "err_empty_comment": "A comment needs some text or a file.",
+    "err_too_long": "'{field}' is too long ({length} characters; at most {limit}).",
+    "err_search_empty": "Search for what? e.g. /ticket search 12345 (an order number, a shop handle or words).",
+    "err_unknown_command": "I don't understand '{verb}'. Type /ticket help for the commands.",
+    "err_internal": "Something went wrong on our side and nothing was changed. Please try again in a minute.",
+    # thread notices and direct messages
+    "n_assigned": "{actor} assigned {ref} to {assignee}.",
+    "n_claimed": "{actor} took {ref}.",
+    "n_status": "{actor} set {ref} to {status}.",
+    "n_status_note": "{actor} set {ref} to {status}: {note}",
+    "n_reopened": "{actor} reopened {ref} — rebound #{count}.",
+    "n_priority": "{actor} changed {ref} priority from {old} to {new}.",
+    "n_comment": "{actor} on {ref}: {body}",
+    "n_fields": "{actor} updated {ref}: {fields}.",
+    "n_cannot_post": "I could not post {ref} in {chat}: {reason}. Invite me to that chat (e.g. /invite @Afterdesk), then change the ticket again to post its card.",
+    "dm_assigned": "{actor} assigned you {ref}: {title}",
+    "dm_status": "{ref} ({title}) is now {status} — by {actor}.",
+    "dm_comment": "{actor} commented on {ref} ({title}): {body}",
+}
+
+LOCALES: dict[str, dict[str, str]] = {"en": EN}
+
+
+def render(key: str, params: Mapping[str, Any], escape: Callable[[str], str] = str, locale: str = "en") -> str:
+    """Fill a template; every parameter passes through the renderer's escape function."""
+    template = LOCALES.get(locale, EN).get(key) or EN[key]
+    return template.format_map({k: escape(str(v)) for k, v in params.items()})

@@ -1,0 +1,280 @@
+"""Repositories: the queries the use cases need, named for what they answer."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from store.models import (
+    ChatMessage,
+    Comment,
+    Counter,
+    FormSession,
+    Identity,
+    OutboxMessage,
+    Person,
+    ProcessedEvent,
+    Ticket,
+    TicketThread,
+)
+
+OPEN_STATUSES = ("new", "open", "waiting")
+
+
+class TicketRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def next_number(self, start: int = 1001) -> int:
+        """Allocate the next human ticket number (row-locked counter, gap-free on success)."""
+        value = self.session.execute(
+            update(Counter).where(Counter.name == "ticket").values(value=Counter.value + 1).returning(Counter.value)
+        ).scalar_one_or_none()
+        if value is None:
+            self.session.add(Counter(name="ticket", value=start))
+            self.session.flush()
+            value = start
+        return value
+
+    def add(self, ticket: Ticket) -> None:
+        self.session.add(ticket)
+        self.session.flush()
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        return self.session.get(Ticket, ticket_id)
+
+    def by_number(self, number: int) -> Ticket | None:
+        return self.session.execute(select(Ticket).where(Ticket.number == number)).scalar_one_or_none()
+
+    def search(self, query: str, limit: int = 20) -> Sequence[Ticket]:
+        """Exact order number or shop handle first, then title/customer text, newest first."""
+        q = query.strip()
+        conditions = [
+            Ticket.order_no == q,
+            Ticket.customer_handle == q,
+            func.lower(Ticket.title).contains(q.lower(), autoescape=True),
+            func.lower(Ticket.customer_name).contains(q.lower(), autoescape=True),
+            func.lower(Ticket.customer_handle).contains(q.lower(), autoescape=True),
+        ]
+        digits = q.lstrip("#")
+        if digits.isdigit() and len(digits) < 10:
+            conditions.append(Ticket.number == int(digits))
+        stmt = select(Ticket).where(or_(*conditions)).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+        return self.session.execute(stmt).scalars().all()
+
+    def open_assigned_to(self, person_id: int, limit: int = 50) -> Sequence[Ticket]:
+        stmt = (
+            select(Ticket)
+            .where(Ticket.assignee_id == person_id, Ticket.status.in_(OPEN_STATUSES + ("resolved",)))
+            .order_by(Ticket.created_at)
+            .limit(limit)
+        )
+        return self.session.execute(stmt).scalars().all()
+
+    def count(self) -> int:
+        return self.session.execute(select(func.count(Ticket.id))).scalar_one()
+
+    def comment_by_source(self, platform: str, chat_id: str, message_id: str) -> Comment | None:
+        return self.session.execute(
+            select(Comment).where(
+                Comment.source_platform == platform, Comment.source_chat == chat_id,
+                Comment.source_message_id == message_id,
+            )
+        ).scalar_one_or_none()
+
+
+class PersonRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, person_id: int) -> Person | None:
+        return self.session.get(Person, person_id)
+
+    def by_key(self, key: str) -> Person | None:
+        return self.session.execute(select(Person).where(Person.key == key)).scalar_one_or_none()
+
+    def by_identity(self, platform: str, workspace: str, user_id: str) -> Person | None:
+        stmt = (
+            select(Person)
+            .join(Identity)
+            .where(Identity.platform == platform, Identity.workspace == workspace, Identity.user_id == user_id)
+        )
+        return self.session.execute(stmt).scalars().first()
+
+    def by_user_id(self, platform: str, user_id: str) -> Person | None:
+        stmt = select(Person).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+        return self.session.execute(stmt).scalars().first()
+
+    def by_username(self, platform: str, username: str) -> Person | None:
+        stmt = (
+            select(Person)
+            .join(Identity)
+            .where(Identity.platform == platform, func.lower(Identity.username) == username.lower())
+        )
+        return self.session.execute(stmt).scalars().first()
+
+    def add(self, person: Person) -> Person:
+        self.session.add(person)
+        self.session.flush()
+        return person
+
+    def add_identity(self, identity: Identity) -> Identity:
+        self.session.add(identity)
+        self.session.flush()
+        return identity
+
+    def identity(self, person_id: int, platform: str) -> Identity | None:
+        stmt = select(Identity).where(Identity.person_id == person_id, Identity.platform == platform)
+        return self.session.execute(stmt).scalars().first()
+
+
+class ThreadRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def for_ticket(self, ticket_id: int) -> Sequence[TicketThread]:
+        stmt = select(TicketThread).where(TicketThread.ticket_id == ticket_id).order_by(TicketThread.id)
+        return self.session.execute(stmt).scalars().all()
+
+    def get(self, ticket_id: int, platform: str, chat_id: str) -> TicketThread | None:
+        stmt = select(TicketThread).where(
+            TicketThread.ticket_id == ticket_id, TicketThread.platform == platform, TicketThread.chat_id == chat_id
+        )
+        return self.session.execute(stmt).scalar_one_or_none()
+
+    def add(self, thread: TicketThread) -> None:
+        self.session.add(thread)
+        self.session.flush()
+
+    def link_message(self, ticket_id: int, platform: str, chat_id: str, message_id: str, kind: str) -> None:
+        exists = self.session.execute(
+            select(ChatMessage.id).where(
+                ChatMessage.platform == platform, ChatMessage.chat_id == chat_id, ChatMessage.message_id == message_id
+            )
+        ).first()
+        if not exists:
+            self.session.add(
+                ChatMessage(ticket_id=ticket_id, platform=platform, chat_id=chat_id, message_id=message_id, kind=kind)
+            )
+
+    def ticket_for_message(self, platform: str, chat_id: str, message_id: str) -> int | None:
+        return self.session.execute(
+            select(ChatMessage.ticket_id).where(
+                ChatMessage.platform == platform, ChatMessage.chat_id == chat_id, ChatMessage.message_id == message_id
+            )
+        ).scalar_one_or_none()
+
+    def ticket_for_topic(self, platform: str, chat_id: str, topic_id: str) -> int | None:
+        return self.session.execute(
+            select(TicketThread.ticket_id).where(
+                TicketThread.platform == platform, TicketThread.chat_id == chat_id, TicketThread.topic_id == topic_id
+            )
+        ).scalar_one_or_none()
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, message: OutboxMessage) -> None:
+        self.session.add(message)
+
+    def due(self, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
+        """Pending rows whose time has come and whose lease (if any) expired, oldest first."""
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return self.session.execute(stmt).scalars().all()
+
+    def claim(self, ids: Iterable[int], now: datetime, lease_until: datetime) -> list[int]:
+        """Take a lease on rows nobody else holds; returns the ids this caller won."""
+        won: list[int] = []
+        for row_id in ids:
+            result = self.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row_id,
+                    OutboxMessage.status == "pending",
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                )
+                .values(lease_until=lease_until)
+            )
+            if result.rowcount:
+                won.append(row_id)
+        return won
+
+    def get(self, row_id: int) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, row_id)
+
+    def pending_before(self, destination: str, before_id: int) -> int:
+        """How many older rows of this destination are still undelivered (order guard)."""
+        return self.session.execute(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.destination == destination,
+                OutboxMessage.status == "pending",
+                OutboxMessage.id < before_id,
+            )
+        ).scalar_one()
+
+    def newer_card_pending(self, row: OutboxMessage) -> bool:
+        """A later refresh of the same card is queued: this one would be redrawn at once."""
+        return self.session.execute(
+            select(OutboxMessage.id).where(
+                OutboxMessage.destination == row.destination,
+                OutboxMessage.ticket_id == row.ticket_id,
+                OutboxMessage.kind == "card",
+                OutboxMessage.status == "pending",
+                OutboxMessage.id > row.id,
+            ).limit(1)
+        ).first() is not None
+
+    def release(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if ids:
+            self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=None))
+
+    def by_status(self, status: str) -> Sequence[OutboxMessage]:
+        return self.session.execute(
+            select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id)
+        ).scalars().all()
+
+
+class DedupRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seen(self, keys: Iterable[str]) -> bool:
+        keys = list(keys)
+        if not keys:
+            return False
+        return self.session.execute(select(ProcessedEvent.id).where(ProcessedEvent.key.in_(keys))).first() is not None
+
+    def remember(self, keys: Iterable[str], now: datetime) -> None:
+        for key in keys:
+            self.session.add(ProcessedEvent(key=key, at=now))
+
+
+class FormRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, platform: str, chat_id: str, user_id: str) -> FormSession | None:
+        stmt = select(FormSession).where(
+            FormSession.platform == platform, FormSession.chat_id == chat_id, FormSession.user_id == user_id
+        )
+        return self.session.execute(stmt).scalar_one_or_none()
+
+    def add(self, form: FormSession) -> None:
+        self.session.add(form)
+
+    def delete(self, form: FormSession) -> None:
+        self.session.delete(form)

@@ -1,0 +1,80 @@
+"""Unit of work: one transaction per command, with every repository it may touch."""
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.errors import DuplicateDelivery
+from store.repositories import (
+    DedupRepository,
+    FormRepository,
+    OutboxRepository,
+    PersonRepository,
+    ThreadRepository,
+    TicketRepository,
+)
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; `commit()` makes it durable; leaving without commit rolls back."""
+
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        self.tickets = TicketRepository(self.session)
+        self.people = PersonRepository(self.session)
+        self.threads = ThreadRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.dedup = DedupRepository(self.session)
+        self.forms = FormRepository(self.session)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def flush(self) -> None:
+        """Flush now, so a dedup-key race is detected before any side effect is built."""
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            self._raise_duplicate_or(exc)
+
+    def add(self, obj: object) -> None:
+        self.session.add(obj)
+
+    def commit(self) -> None:
+        """Commit; a concurrent redelivery that won the dedup race surfaces as DuplicateDelivery."""
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            self._raise_duplicate_or(exc)
+
+    def _raise_duplicate_or(self, exc: IntegrityError) -> None:
+        self.session.rollback()
+        if "processed_events" in f"{exc.orig} {exc.statement or ''}":
+            raise DuplicateDelivery() from None
+        raise exc
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """What handlers receive: call it to get a fresh unit of work."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
