@@ -125,6 +125,7 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
     desk = Desk(uow=uow, clock=clock or SystemClock(), policy=config.policy())
     with uow() as u:
         sync_people(u, desk.policy.people)
+        u.tickets.ensure_counter(desk.policy.first_number)
         u.commit()
     outbox = OutboxStore(desk, config.outbox.max_attempts)
     senders: dict[str, Sender] = {}

@@ -29,7 +29,6 @@ class ConsoleChat:
         self.known_chats = known_chats
         self.chats: dict[str, list[ConsoleMessage]] = {}
         self.by_id: dict[str, ConsoleMessage] = {}
-        self.dms: dict[str, list[str]] = {}
 
     def post(self, chat: str, author: str, text: str, thread: str | None = None) -> ConsoleMessage:
         with self._lock:
@@ -47,23 +46,23 @@ class ConsoleChat:
             if msg.text != text:
                 msg.text, msg.edits = text, msg.edits + 1
 
-    def dm(self, user: str, text: str) -> None:
-        with self._lock:
-            self.dms.setdefault(user, []).append(text)
+    def dm(self, user: str, text: str) -> ConsoleMessage:
+        """A direct message: kept as a chat named '@user' so it can be edited like any other."""
+        return self.post(f"@{user}", "Afterdesk", text)
+
+    def dm_texts(self, user: str) -> list[str]:
+        return [m.text for m in self.chats.get(f"@{user}", [])]
 
     def transcript(self) -> str:
         """Each channel as a reader scrolls it: messages, and each thread indented beneath."""
         out: list[str] = []
-        for chat, messages in self.chats.items():
-            out.append(f"━━ #{chat} ━━")
+        for chat, messages in sorted(self.chats.items(), key=lambda kv: kv[0].startswith("@")):
+            out.append(f"━━ DM to {chat[1:]} ━━" if chat.startswith("@") else f"━━ #{chat} ━━")
             for m in messages:
                 edited = " (edited)" if m.edits else ""
                 out.append(_indent(f"{m.author}{edited}: {m.text}", "", "  "))
                 for r in m.replies:
                     out.append(_indent(f"↳ {r.author}: {r.text}", "    ", "      "))
-        for user, texts in self.dms.items():
-            out.append(f"━━ DM to {user} ━━")
-            out += [_indent(t, "", "  ") for t in texts]
         return "\n".join(out)
 
 
@@ -81,10 +80,13 @@ class ConsoleSender:
         self.bot_name = bot_name
 
     async def deliver(self, item: Delivery) -> Delivered:
+        assert item.kind == "card" or item.text is not None
         if item.kind == "dm":
-            assert item.text is not None
-            self.chat.dm(item.user_id, render_plain.render_text(item.text))
-            return Delivered()
+            msg = self.chat.dm(item.user_id, render_plain.render_text(item.text))  # type: ignore[arg-type]
+            return Delivered(message_id=msg.id, chat_id=msg.chat)
+        if item.kind == "edit":
+            self.chat.edit(item.target_message_id or "", render_plain.render_text(item.text))  # type: ignore[arg-type]
+            return Delivered(message_id=item.target_message_id, chat_id=item.chat_id)
         if self.chat.known_chats is not None and item.chat_id not in self.chat.known_chats:
             raise PermanentError("channel_not_found", hint="invite")
         if item.kind == "card":
@@ -94,6 +96,6 @@ class ConsoleSender:
                 self.chat.edit(item.card_message_id, body)
                 return Delivered(message_id=item.card_message_id)
             return Delivered(message_id=self.chat.post(item.chat_id, self.bot_name, body).id)
-        assert item.text is not None
-        msg = self.chat.post(item.chat_id, self.bot_name, render_plain.render_text(item.text), item.card_message_id)
-        return Delivered(message_id=msg.id)
+        thread = item.card_message_id if item.kind == "notice" else None
+        msg = self.chat.post(item.chat_id, self.bot_name, render_plain.render_text(item.text), thread)  # type: ignore[arg-type]
+        return Delivered(message_id=msg.id, chat_id=item.chat_id)

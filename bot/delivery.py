@@ -13,7 +13,7 @@ class Delivery:
     """One outbox row, resolved and ready to send."""
 
     row_id: int
-    kind: str  # card | notice | dm
+    kind: str  # card | notice | post | dm | edit
     platform: str
     chat_id: str = ""
     user_id: str = ""
@@ -22,6 +22,8 @@ class Delivery:
     # The card already posted in this chat (update it / reply under it), if any.
     card_message_id: str | None = None
     topic_id: str | None = None
+    # kind "edit": the message to rewrite (chat_id is its chat)
+    target_message_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,19 @@ class OutboxStore:
             uow.commit()
             return delivery
 
-    def _resolve(self, uow: object, row: OutboxMessage) -> Delivery:
+    def _resolve(self, uow: object, row: OutboxMessage) -> Delivery | None:
         text_data = row.payload.get("text")
+        if row.kind == "edit":
+            target = uow.outbox.get(row.payload["target"])  # type: ignore[attr-defined]
+            if target is None or target.status != "sent" or not target.result_message_id:
+                # Never delivered (parked/superseded): there is nothing to rewrite.
+                row.status = "superseded"
+                return None
+            return Delivery(row_id=row.id, kind="edit", platform=row.platform,
+                            chat_id=target.result_chat_id or target.payload.get("chat_id", ""),
+                            user_id=target.payload.get("user_id", ""),
+                            text=Text(text_data["key"], text_data.get("params", {})),
+                            target_message_id=target.result_message_id)
         text = Text(text_data["key"], text_data.get("params", {})) if text_data else None
         ticket = uow.tickets.get(row.ticket_id) if row.ticket_id else None  # type: ignore[attr-defined]
         chat_id = row.payload.get("chat_id", "")
@@ -79,8 +90,9 @@ class OutboxStore:
                 return
             row.status, row.sent_at, row.lease_until = "sent", now, None
             row.result_message_id = result.message_id
+            row.result_chat_id = result.chat_id or item.chat_id or None
             row.attempts += 1
-            if row.ticket_id and result.message_id and item.kind in ("card", "notice"):
+            if row.ticket_id and result.message_id and item.kind in ("card", "notice", "post"):
                 chat = result.chat_id or item.chat_id
                 if item.kind == "card" and uow.threads.get(row.ticket_id, row.platform, chat) is None:
                     uow.threads.add(TicketThread(ticket_id=row.ticket_id, platform=row.platform, chat_id=chat,

@@ -42,6 +42,9 @@ class Command:
     actor: Actor
     source: ChatRef | None = field(default=None, kw_only=True)
     dedup_keys: tuple[str, ...] = field(default=(), kw_only=True)
+    # People the platform itself vouches for (a Slack <@U…> mention, a user picker):
+    # an @mention of one of their user ids resolves even on first contact.
+    known_users: tuple[Actor, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class Ctx:
     person: Person
     now: datetime
     wrote_outbox: bool = False
+    known_users: tuple[Actor, ...] = ()
 
     @property
     def policy(self) -> DeskPolicy:
@@ -132,7 +133,7 @@ def execute(desk: Desk, cmd: Command) -> Reply:
                     return Reply(texts=(text("duplicate"),), duplicate=True)
                 uow.dedup.remember(cmd.dedup_keys, now)
                 uow.flush()
-            ctx = Ctx(desk, uow, cmd.actor, person_for(uow, cmd.actor), now)
+            ctx = Ctx(desk, uow, cmd.actor, person_for(uow, cmd.actor), now, known_users=cmd.known_users)
             try:
                 reply = handler(ctx, cmd)
             except UsageError as err:

@@ -22,9 +22,8 @@ def destinations(ctx: Ctx, ticket: Ticket) -> list[tuple[str, str]]:
 
 
 def _row(ctx: Ctx, ticket: Ticket | None, kind: str, platform: str, destination: str, payload: dict[str, Any],
-         person: Person | None = None) -> None:
-    ctx.uow.outbox.add(
-        OutboxMessage(
+         person: Person | None = None) -> OutboxMessage:
+    row = OutboxMessage(
             created_at=ctx.now,
             next_attempt_at=ctx.now,
             ticket_id=ticket.id if ticket else None,
@@ -38,8 +37,9 @@ def _row(ctx: Ctx, ticket: Ticket | None, kind: str, platform: str, destination:
             attempts=0,
             last_error="",
         )
-    )
+    ctx.uow.outbox.add(row)
     ctx.wrote_outbox = True
+    return row
 
 
 def card(ctx: Ctx, ticket: Ticket) -> None:
@@ -49,24 +49,40 @@ def card(ctx: Ctx, ticket: Ticket) -> None:
 
 
 def notice(ctx: Ctx, ticket: Ticket, key: str, params: dict[str, Any], skip_chat: tuple[str, str] | None = None,
-           ) -> None:
+           ) -> list[OutboxMessage]:
     """A one-line notice in each of the ticket's threads, so the thread reads as its history."""
+    rows = []
     for platform, chat in destinations(ctx, ticket):
         if (platform, chat) == skip_chat:
             continue
-        _row(ctx, ticket, "notice", platform, f"{platform}:{chat}",
-             {"chat_id": chat, "text": {"key": key, "params": params}})
+        rows.append(_row(ctx, ticket, "notice", platform, f"{platform}:{chat}",
+                         {"chat_id": chat, "text": {"key": key, "params": params}}))
+    return rows
 
 
-def dm(ctx: Ctx, person: Person | None, ticket: Ticket | None, key: str, params: dict[str, Any]) -> None:
-    """A direct message on the person's first platform that is live; never to the actor."""
-    if person is None or person.id == ctx.person.id:
-        return
+def channel_post(ctx: Ctx, platform: str, chat: str, ticket: Ticket | None, key: str, params: dict[str, Any],
+                 ) -> OutboxMessage:
+    """A message at the top level of a chat (alerts, digests), not in a ticket thread."""
+    return _row(ctx, ticket, "post", platform, f"{platform}:{chat}",
+                {"chat_id": chat, "text": {"key": key, "params": params}})
+
+
+def edit(ctx: Ctx, original: OutboxMessage, key: str, params: dict[str, Any]) -> OutboxMessage:
+    """Rewrite a message sent earlier (e.g. a reminder whose condition cleared), once it is delivered."""
+    return _row(ctx, None, "edit", original.platform, original.destination,
+                {"target": original.id, "text": {"key": key, "params": params}})
+
+
+def dm(ctx: Ctx, person: Person | None, ticket: Ticket | None, key: str, params: dict[str, Any],
+       include_actor: bool = False) -> OutboxMessage | None:
+    """A direct message on the person's first platform that is live; never to the actor unless asked."""
+    if person is None or (person.id == ctx.person.id and not include_actor):
+        return None
     for identity in person.identities:
         if identity.platform in ctx.policy.platforms:
-            _row(ctx, ticket, "dm", identity.platform, f"{identity.platform}:dm:{person.id}",
-                 {"user_id": identity.user_id, "text": {"key": key, "params": params}}, person=person)
-            return
+            return _row(ctx, ticket, "dm", identity.platform, f"{identity.platform}:dm:{person.id}",
+                        {"user_id": identity.user_id, "text": {"key": key, "params": params}}, person=person)
+    return None
 
 
 def display(person: Person | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from handlers.desk import Ctx
+from handlers.desk import Ctx, person_for
 from handlers.policy import PersonSpec
 from handlers.replies import UsageError
 from store.models import Identity, Person
@@ -24,8 +24,12 @@ def resolve_mention(ctx: Ctx, mention: str) -> Person:
         people.by_key(name)
         or people.by_username(platform, name)
         or people.by_user_id(platform, name)
+        or people.by_username(None, name)
     )
     if person is None:
+        vouched = next((a for a in ctx.known_users if a.user_id == name), None)
+        if vouched is not None:
+            return person_for(ctx.uow, vouched)
         raise UsageError("err_unknown_person", mention=f"@{name}")
     return person
 

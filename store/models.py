@@ -256,6 +256,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    result_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ProcessedEvent(Base):

@@ -5,6 +5,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from store.models import (
@@ -27,15 +29,25 @@ class TicketRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def ensure_counter(self, start: int) -> None:
+        """Create the ticket counter once (at start), so numbering never races on its first row."""
+        dialect = self.session.get_bind().dialect.name
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+        if insert is not None:
+            self.session.execute(
+                insert(Counter).values(name="ticket", value=start - 1).on_conflict_do_nothing()
+            )
+        elif self.session.get(Counter, "ticket") is None:
+            self.session.add(Counter(name="ticket", value=start - 1))
+
     def next_number(self, start: int = 1001) -> int:
-        """Allocate the next human ticket number (row-locked counter, gap-free on success)."""
+        """Allocate the next human ticket number (the counter row is locked until commit)."""
         value = self.session.execute(
             update(Counter).where(Counter.name == "ticket").values(value=Counter.value + 1).returning(Counter.value)
         ).scalar_one_or_none()
         if value is None:
-            self.session.add(Counter(name="ticket", value=start))
-            self.session.flush()
-            value = start
+            self.ensure_counter(start)
+            return self.next_number(start)
         return value
 
     def add(self, ticket: Ticket) -> None:
@@ -107,12 +119,11 @@ class PersonRepository:
         stmt = select(Person).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
         return self.session.execute(stmt).scalars().first()
 
-    def by_username(self, platform: str, username: str) -> Person | None:
-        stmt = (
-            select(Person)
-            .join(Identity)
-            .where(Identity.platform == platform, func.lower(Identity.username) == username.lower())
-        )
+    def by_username(self, platform: str | None, username: str) -> Person | None:
+        """By chat username; platform None searches every platform."""
+        stmt = select(Person).join(Identity).where(func.lower(Identity.username) == username.lower())
+        if platform is not None:
+            stmt = stmt.where(Identity.platform == platform)
         return self.session.execute(stmt).scalars().first()
 
     def add(self, person: Person) -> Person:

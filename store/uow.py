@@ -38,10 +38,9 @@ class UnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # close() ends any open transaction (rolling it back) but, unlike rollback(), leaves
+        # loaded attributes readable: callers build views from objects after the block.
+        self.session.close()
 
     def flush(self) -> None:
         """Flush now, so a dedup-key race is detected before any side effect is built."""

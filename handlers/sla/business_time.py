@@ -243,7 +243,7 @@ def _parse_range(name: str, text: str) -> Interval:
         # "00:00" as an end is ambiguous (closed? whole day?), so ask for the explicit form.
         raise ValueError(f"working hours '{text}' for {name} end at 00:00 — write 24:00 for the end of the day")
     start, end = time(sh, sm), time(0) if eh == 24 else time(eh, em)
-    if start == end:
+    if _length(start, end) == _ZERO:
         raise ValueError(f"working hours '{text}' for {name} are empty — use 'closed' for a day off")
     if _length(start, end) < _ZERO:
         raise ValueError(
@@ -480,8 +480,8 @@ def _advance(cal: BusinessCalendar, start: datetime, amount: timedelta, pauses: 
             idle_days = 0 if spans else idle_days + 1
             if idle_days > _SEARCH_LIMIT_DAYS:
                 raise ValueError(
-                    f"the calendar has no working time for {_SEARCH_LIMIT_DAYS} days after"
-                    f" {start.isoformat()} — check its holidays"
+                    f"the calendar has no working time in the 3 years after {start.isoformat()}"
+                    " — check its holidays"
                 )
             for span_start, span_end in spans:
                 if span_end <= cursor:
@@ -587,12 +587,10 @@ def deadline_with_pauses(
     pauses: Sequence[Pause],
     now_utc: datetime,
 ) -> datetime | None:
-    """Due instant of a clock needing `target` working time that stops during pauses; None while frozen.
-
-    An open pause freezes the clock, so there is no deadline — unless the target was already
-    used up before that pause began: that deadline is in the past and fixed, and returning it
-    keeps a breach visible instead of hiding it behind the pause.
-    """
+    """Due instant of a clock needing `target` working time that stops during pauses; None while frozen."""
+    # An open pause freezes the clock, so there is no deadline — unless the target was already
+    # used up before that pause began: that deadline is in the past and fixed, and returning it
+    # keeps a breach visible instead of hiding it behind the pause.
     start = _utc(start_utc, "start")
     # now_utc does not change the answer (pauses carry their own times); it is validated so a
     # naive "now" is caught here like everywhere else.
