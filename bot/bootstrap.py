@@ -130,7 +130,7 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
     outbox = OutboxStore(desk, config.outbox.max_attempts)
     senders: dict[str, Sender] = {}
     if config.console.enabled:
-        console = console or ConsoleChat()
+        console = console or ConsoleChat(echo=print)
         senders["console"] = ConsoleSender(console)
     dispatcher = Dispatcher(outbox, senders, config.outbox.poll_seconds)
     desk.on_commit = dispatcher.wake

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot import render_plain
@@ -23,7 +24,8 @@ class ConsoleMessage:
 class ConsoleChat:
     """Keeps what a reader of each channel would see: messages, threads under them, DMs."""
 
-    def __init__(self, known_chats: set[str] | None = None) -> None:
+    def __init__(self, known_chats: set[str] | None = None, echo: Callable[[str], None] | None = None) -> None:
+        self.echo = echo
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.known_chats = known_chats
@@ -38,7 +40,10 @@ class ConsoleChat:
                 self.by_id[thread].replies.append(msg)
             else:
                 self.chats.setdefault(chat, []).append(msg)
-            return msg
+        if self.echo:
+            where = f"#{chat}" + (" (thread)" if thread else "")
+            self.echo(f"[{where}] {author}: {text}")
+        return msg
 
     def edit(self, message_id: str, text: str) -> None:
         with self._lock:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from bot import render_plain
@@ -76,7 +76,7 @@ class Script:
 
 async def play(database_url: str) -> tuple[str, str, str]:
     """Run the story; returns (what people did, the channel transcript, the ticket with its audit trail)."""
-    clock = FakeClock(datetime(2026, 11, 12, 1, 30, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 11, 12, 1, 30, tzinfo=UTC))
     chat = ConsoleChat()
     runtime = build(load_config(env={}, overrides=demo_config(database_url)), clock=clock, console=chat)
     s = Script(runtime, chat, clock)

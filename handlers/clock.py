@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Protocol
 
 
@@ -14,17 +14,17 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         """Wall-clock UTC now."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FakeClock:
     """A clock that only moves when told to (tests, demo)."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        start = start or datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+        start = start or datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
         if start.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -44,7 +44,7 @@ class FakeClock:
     def set(self, instant: datetime) -> None:
         """Jump to an instant (not before now)."""
         with self._lock:
-            instant = instant.astimezone(timezone.utc)
+            instant = instant.astimezone(UTC)
             if instant < self._now:
                 raise ValueError("time does not run backwards")
             self._now = instant

@@ -141,6 +141,10 @@ def execute(desk: Desk, cmd: Command) -> Reply:
             uow.commit()
     except DuplicateDelivery:
         return Reply(texts=(text("duplicate"),), duplicate=True)
+    except Exception:
+        # The transaction was rolled back: nothing is half-written. Say so instead of going silent.
+        log.exception("command %s failed", type(cmd).__name__)
+        return Reply(texts=(text("err_internal"),), ok=False)
     if ctx.wrote_outbox:
         desk.on_commit()
     return reply

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,7 +18,7 @@ from tests.support import postgres_url
 @pytest.fixture
 def clock() -> FakeClock:
     # A Monday morning in Shanghai (01:00 UTC = 09:00 CST).
-    return FakeClock(datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc))
+    return FakeClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 from alembic import context
 
 from store.models import Base
+import store.sla_models  # noqa: F401
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -1,16 +1,14 @@
 """Delivery after commit: order per chat, pacing and retries, parking, and crash safety."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
 
 import pytest
 
-from bot.delivery import Delivered, Delivery, PermanentError, RetryLater, TransientError
+from bot.delivery import Delivered, Delivery, RetryLater, TransientError
 from handlers.commands import Actor
 from handlers.grammar import parse
 from tests.support import make_runtime

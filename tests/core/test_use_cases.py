@@ -1,7 +1,6 @@
 """Use cases through the command bus: end state and the outbox, one test per rule."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
@@ -177,3 +176,17 @@ def test_redelivered_command_changes_nothing(desk):
     assert first.ok and again.duplicate
     with desk.runtime.desk.uow() as uow:
         assert uow.tickets.count() == 1
+
+
+def test_an_unexpected_failure_answers_politely_and_writes_nothing(desk, runtime):
+    def broken_hook(ctx, ticket, kind):
+        raise RuntimeError("disk on fire")
+
+    runtime.desk.change_hooks.append(broken_hook)
+    reply = desk.run("xiaomei", "Parcel lost")
+    assert not reply.ok
+    assert msg(reply) == "Something went wrong on our side and nothing was changed. Please try again in a minute."
+    runtime.desk.change_hooks.remove(broken_hook)
+    assert desk.outbox() == []
+    with runtime.desk.uow() as uow:
+        assert uow.tickets.count() == 0

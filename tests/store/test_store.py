@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +11,6 @@ from bot.bootstrap import open_database
 from bot.config import ConfigError
 from handlers.commands import Actor, CreateTicket
 from handlers.desk import execute
-from store.db import make_engine
 from store.migrate import is_current
 from store.models import Person
 from tests.support import make_runtime

@@ -1,0 +1,166 @@
+"""Queries of the SLA engine: due tickets (index only), its own rows, and the digest's figures."""
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
+
+from store.models import AuditEvent, Person, Ticket
+from store.sla_models import DigestRun, SlaAck, SlaFollowUp, SlaPause, SlaReminder
+
+OPEN = ("new", "open", "waiting")
+DONE = ("resolved", "closed")
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    """What attainment needs of one ticket (plain values, no session)."""
+
+    number: int
+    first_response_due: datetime | None
+    first_response_at: datetime | None
+    resolution_due: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    status: str
+
+
+class SlaRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> SlaRepository | None:
+        """The repository of the session a ticket is loaded in (None when detached)."""
+        session = object_session(ticket)
+        return cls(session) if session is not None else None
+
+    # --- the sweep ------------------------------------------------------------------------------
+
+    def claim_due(self, now: datetime, skip: Collection[int] = ()) -> int | None:
+        """Lock the ticket whose next SLA event is the earliest due one; peers skip locked rows.
+
+        Reads the `sla_next_at` index only: a sweep with nothing due touches no ticket row. On
+        PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes share the work; SQLite renders
+        no locking clause, the write lock taken by BEGIN IMMEDIATE serializes instead.
+        """
+        stmt = select(Ticket.id).where(Ticket.sla_next_at <= now)
+        if skip:
+            stmt = stmt.where(Ticket.id.not_in(list(skip)))
+        stmt = stmt.order_by(Ticket.sla_next_at).limit(1).with_for_update(skip_locked=True)
+        return self.session.execute(stmt).scalar_one_or_none()
+
+    def postpone(self, ticket_id: int, until: datetime) -> None:
+        self.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(sla_next_at=until))
+
+    # --- pauses, reminders, acknowledgements, follow-ups ------------------------------------------
+
+    def pauses(self, ticket_id: int) -> Sequence[SlaPause]:
+        return self.session.execute(
+            select(SlaPause).where(SlaPause.ticket_id == ticket_id).order_by(SlaPause.started_at, SlaPause.id)
+        ).scalars().all()
+
+    def add(self, row: object) -> None:
+        self.session.add(row)
+
+    def reminders(self, ticket_id: int) -> Sequence[SlaReminder]:
+        return self.session.execute(
+            select(SlaReminder).where(SlaReminder.ticket_id == ticket_id).order_by(SlaReminder.id)
+        ).scalars().all()
+
+    def add_once(self, row: SlaReminder | DigestRun) -> bool:
+        """Insert a row guarded by a UNIQUE key; False (and nothing written) if it already exists."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def acks(self, ticket_id: int) -> Sequence[SlaAck]:
+        return self.session.execute(select(SlaAck).where(SlaAck.ticket_id == ticket_id)).scalars().all()
+
+    def pending_followups(self, ticket_id: int) -> Sequence[SlaFollowUp]:
+        return self.session.execute(
+            select(SlaFollowUp)
+            .where(SlaFollowUp.ticket_id == ticket_id, SlaFollowUp.fired_at.is_(None))
+            .order_by(SlaFollowUp.due_at, SlaFollowUp.id)
+        ).scalars().all()
+
+    def person(self, person_id: int | None) -> Person | None:
+        return self.session.get(Person, person_id) if person_id else None
+
+    # --- digests ----------------------------------------------------------------------------------
+
+    def digest_sent(self, recipient: str, day: date) -> bool:
+        return self.session.execute(
+            select(DigestRun.id).where(DigestRun.recipient == recipient, DigestRun.day == day)
+        ).first() is not None
+
+    @staticmethod
+    def _in_groups(stmt, groups: Collection[str]):  # type: ignore[no-untyped-def]
+        return stmt.where(Ticket.group_key.in_(list(groups))) if groups else stmt
+
+    def count_created(self, start: datetime, end: datetime, groups: Collection[str]) -> int:
+        stmt = select(func.count(Ticket.id)).where(Ticket.created_at >= start, Ticket.created_at < end)
+        return self.session.execute(self._in_groups(stmt, groups)).scalar_one()
+
+    def count_resolved(self, start: datetime, end: datetime, groups: Collection[str]) -> int:
+        stmt = select(func.count(Ticket.id)).where(Ticket.resolved_at >= start, Ticket.resolved_at < end)
+        return self.session.execute(self._in_groups(stmt, groups)).scalar_one()
+
+    def count_reopened(self, start: datetime, end: datetime, groups: Collection[str]) -> int:
+        stmt = (
+            select(func.count(AuditEvent.id))
+            .join(Ticket, Ticket.id == AuditEvent.ticket_id)
+            .where(AuditEvent.action == "reopened", AuditEvent.at >= start, AuditEvent.at < end)
+        )
+        return self.session.execute(self._in_groups(stmt, groups)).scalar_one()
+
+    def backlog_by(self, column: str, groups: Collection[str]) -> list[tuple[str, int]]:
+        """Open tickets counted by status, group_key or assignee (display name; '' for nobody)."""
+        if column == "assignee":
+            key = func.coalesce(Person.display_name, "")
+            stmt = select(key, func.count(Ticket.id)).outerjoin(Person, Person.id == Ticket.assignee_id)
+        else:
+            key = getattr(Ticket, column)
+            stmt = select(key, func.count(Ticket.id))
+        stmt = self._in_groups(stmt.where(Ticket.status.in_(OPEN)), groups).group_by(key)
+        rows = self.session.execute(stmt).all()
+        return sorted(((str(k or ""), int(n)) for k, n in rows), key=lambda kv: (-kv[1], kv[0]))
+
+    def clock_rows(self, start: datetime, end: datetime, groups: Collection[str]) -> list[ClockRow]:
+        """Tickets whose first-response or resolution clock met, missed or fell due in [start, end)."""
+        def within(column):  # type: ignore[no-untyped-def]
+            return and_(column >= start, column < end)
+
+        stmt = select(Ticket.number, Ticket.first_response_due, Ticket.first_response_at, Ticket.resolution_due,
+                      Ticket.resolved_at, Ticket.closed_at, Ticket.status).where(or_(
+                          within(Ticket.first_response_at), within(Ticket.first_response_due),
+                          within(Ticket.resolved_at), within(Ticket.closed_at), within(Ticket.resolution_due)))
+        return [ClockRow(*row) for row in self.session.execute(self._in_groups(stmt, groups)).all()]
+
+    def open_due_before(self, end: datetime, groups: Collection[str]) -> Sequence[Ticket]:
+        """Open tickets with a running clock due before `end` (breached ones and those due soon)."""
+        stmt = select(Ticket).where(Ticket.status.in_(OPEN), or_(
+            and_(Ticket.first_response_at.is_(None), Ticket.first_response_due < end),
+            Ticket.resolution_due < end,
+        )).order_by(Ticket.number)
+        return self.session.execute(self._in_groups(stmt, groups)).scalars().all()
+
+    def oldest_open(self, limit: int, groups: Collection[str]) -> Sequence[Ticket]:
+        stmt = self._in_groups(select(Ticket).where(Ticket.status.in_(OPEN)), groups)
+        return self.session.execute(stmt.order_by(Ticket.created_at, Ticket.id).limit(limit)).scalars().all()
+
+    def top(self, column: str, start: datetime, end: datetime, limit: int,
+            groups: Collection[str]) -> list[tuple[str, int]]:
+        """The most frequent categories or products among tickets created in [start, end)."""
+        key = getattr(Ticket, column)
+        stmt = select(key, func.count(Ticket.id)).where(Ticket.created_at >= start, Ticket.created_at < end, key != "")
+        stmt = self._in_groups(stmt, groups).group_by(key).order_by(func.count(Ticket.id).desc(), key).limit(limit)
+        return [(str(k), int(n)) for k, n in self.session.execute(stmt).all()]
