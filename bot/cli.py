@@ -8,6 +8,8 @@ import signal
 import sys
 
 from bot.config import ConfigError, load_config
+from bot.sla_config import load_sla
+from scheduler import cli as scheduler_cli
 
 log = logging.getLogger("afterdesk")
 
@@ -21,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check-config", help="validate the configuration")
+    scheduler_cli.register(sub)
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -41,6 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    load_sla(config)  # [sla] / [digest] are kept raw by Config: validate them too
     platforms = ", ".join(config.enabled_platforms()) or "none (enable slack, telegram or console)"
     print(f"Configuration OK. Platforms: {platforms}. Groups: {', '.join(config.groups)}. "
           f"People: {len(config.people)}. Database: {config.desk.database_url.split('://')[0]}.")
@@ -62,6 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
 
     config = load_config(args.config)
+    load_sla(config)
     setup_logging(config.secrets())
     if not config.enabled_platforms():
         raise ConfigError("no platform is enabled — set slack.enabled, telegram.enabled or console.enabled = true")
@@ -83,7 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "check-config": cmd_check}
+COMMANDS = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "check-config": cmd_check,
+            "digest": lambda args: scheduler_cli.run(args, load_config(args.config))}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -48,7 +48,11 @@ class OutboxStore:
                 return None
             if uow.outbox.pending_before(row.destination, row.id):
                 return False
-            if row.kind == "card" and uow.outbox.newer_card_pending(row):
+            if row.kind == "card" and uow.outbox.newer_card_pending(row) and uow.threads.get(
+                row.ticket_id, row.platform, row.payload.get("chat_id", "")
+            ):
+                # Only a redraw of a posted card may be skipped: the first post roots the thread
+                # that the notices queued behind it go into.
                 row.status = "superseded"
                 uow.commit()
                 return None

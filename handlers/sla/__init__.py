@@ -1,6 +1,8 @@
-"""SLA time math: business calendars, working-time deadlines, pauses and human durations.
+"""SLA: business-time math, policies, the engine in the ticket core, alerts, follow-ups and digests.
 
-Standard library only: this package sits in a layer that may not import third-party code.
+The time math (business_time, durations) is standard library only; the engine modules use the store's
+interfaces like the rest of handlers/. Importing this package does not import the engine:
+handlers.sla.usecases (imported by handlers.bus) registers its commands, verbs and texts.
 """
 from handlers.sla.business_time import (
     BusinessCalendar,

@@ -9,7 +9,7 @@ import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,7 +24,7 @@ __all__ = [
     "elapsed_with_pauses",
 ]
 
-_UTC = timezone.utc
+_UTC = UTC
 _ZERO = timedelta(0)
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
@@ -128,7 +128,7 @@ class BusinessCalendar:
                     )
                 checked.append((start, end))
             checked.sort()
-            for (s1, e1), (s2, e2) in zip(checked, checked[1:]):
+            for (s1, e1), (s2, e2) in zip(checked, checked[1:], strict=False):
                 # Touching intervals (12:00-13:00, 13:00-18:00) are fine; only real overlap is not.
                 if e1 == _MIDNIGHT or e1 > s2:
                     raise ValueError(
@@ -220,7 +220,7 @@ def _parse_day(name: str, value: str | Sequence[str] | None) -> tuple[Interval, 
             raise ValueError(f"working hours for {name} must be ranges like '09:00-18:00', got {item!r}")
         out.append(_parse_range(name, item))
     seen = sorted(out)
-    for (s1, e1), (s2, e2) in zip(seen, seen[1:]):
+    for (s1, e1), (s2, e2) in zip(seen, seen[1:], strict=False):
         if e1 == _MIDNIGHT or e1 > s2:
             raise ValueError(
                 f"working hours '{_hhmm(s1)}-{_hhmm(e1, True)}' and '{_hhmm(s2)}-{_hhmm(e2, True)}'"

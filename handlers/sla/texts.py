@@ -12,7 +12,7 @@ SLA_EN: dict[str, str] = {
     "sla_what_escalate": "escalation",
     "sla_what_unclaimed": "alert",
     "sla_nobody": "nobody",
-    "sla_late": " (late: this was due {due} while Afterdesk was not running)",
+    "sla_late": " (late: meant for {due} — Afterdesk was not running then)",
     # replies
     "sla_acked": "Acknowledged: escalations for {ref} ({clocks}) stop. They start again only if it misses a new deadline.",
     "sla_remind_set": "I'll remind you about {ref} on {when}.",

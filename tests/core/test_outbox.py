@@ -149,3 +149,16 @@ async def test_rows_claimed_by_a_dead_process_are_delivered_after_the_lease(sqli
     await rt.dispatcher.drain()
     assert len(rt.console.chats["after-sales"]) == 1
     rt.engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_changes_before_the_first_card_is_posted_still_thread_under_it(sqlite_url, clock):
+    rt = make_runtime(sqlite_url, clock)
+    run(rt, "xiaomei", "Blue screen category:hardware")
+    run(rt, "lao_wang", "status 1001 waiting photos please")
+    run(rt, "lao_wang", "priority 1001 high")
+    await rt.dispatcher.drain()
+    (card,) = rt.console.chats["warehouse"]
+    assert card.text.startswith("⏳ #1001") and "high" in card.text.splitlines()[0]
+    assert len(card.replies) == 2
+    rt.engine.dispose()

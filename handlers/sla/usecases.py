@@ -1,0 +1,78 @@
+"""SLA use cases on the command bus: acknowledge a breach, set a follow-up. Importing this module
+registers them, their grammar verbs and their texts."""
+from __future__ import annotations
+
+from handlers import notify
+from handlers.desk import Ctx, handles
+from handlers.replies import Reply, UsageError, text
+from handlers.sla import alerts
+from handlers.sla import grammar as _grammar  # noqa: F401  (registers remind / ack)
+from handlers.sla.business_time import ClockState
+from handlers.sla.commands import Acknowledge, Remind
+from handlers.sla.engine import SlaEngine, engine_for, is_acked
+from handlers.sla.format import at, clock_name
+from handlers.sla.when import parse_when, resolve
+from store.sla_models import SlaAck, SlaFollowUp
+from store.sla_repository import SlaRepository
+
+MAX_NOTE = 1000
+
+
+def _engine(ctx: Ctx, verb: str) -> SlaEngine:
+    engine = engine_for(ctx.desk)
+    if engine is None:
+        raise UsageError("sla_err_off", verb=verb)
+    return engine
+
+
+@handles(Acknowledge)
+def acknowledge(ctx: Ctx, cmd: Acknowledge) -> Reply:
+    """Take a breach: its alerts say who did, and re-escalation stops until a new deadline is missed."""
+    engine = _engine(ctx, "ack")
+    ticket = ctx.ticket(cmd.number)
+    ref = f"#{ticket.number}"
+    repo = SlaRepository(ctx.uow.session)
+    breached = [c for c in engine.clocks(repo, ticket) if c.state(ctx.now) == ClockState.BREACHED]
+    if not breached:
+        raise UsageError("sla_err_nothing_to_ack", ref=ref)
+    acks = repo.acks(ticket.id)
+    fresh = [c for c in breached if not is_acked(acks, c)]
+    if not fresh:
+        last = max(acks, key=lambda a: a.at)
+        raise UsageError("sla_err_already_acked", ref=ref, by=notify.display(repo.person(last.person_id)),
+                         at=at(last.at, ctx.person.timezone))
+    for clock in fresh:
+        assert clock.due is not None
+        repo.add(SlaAck(ticket_id=ticket.id, clock=clock.key, clock_due=clock.due, person_id=ctx.person.id,
+                        at=ctx.now))
+        alerts.acknowledge(ctx, engine, repo, ticket, clock)
+    names = ", ".join(clock_name(c.key) for c in fresh)
+    ctx.audit(ticket, "sla_ack", detail=f"{names} breach acknowledged")
+    notify.notice(ctx, ticket, "sla_ack_notice", {"actor": notify.display(ctx.person), "ref": ref, "clocks": names})
+    engine.refresh(ctx, ticket, repo)
+    return Reply(texts=(text("sla_acked", ref=ref, clocks=names),), ticket=ctx.view(ticket))
+
+
+@handles(Remind)
+def remind(ctx: Ctx, cmd: Remind) -> Reply:
+    """A follow-up for the asker, at a time read in their own time zone."""
+    engine = _engine(ctx, "remind")
+    ticket = ctx.ticket(cmd.number)
+    ref = f"#{ticket.number}"
+    tz = ctx.person.timezone or "UTC"
+    when, _ = parse_when(cmd.when.split())
+    due = resolve(when, ctx.now, tz)
+    note = cmd.note.strip()
+    if len(note) > MAX_NOTE:
+        raise UsageError("err_too_long", field="follow-up text", length=len(note), limit=MAX_NOTE)
+    repo = SlaRepository(ctx.uow.session)
+    repo.add(SlaFollowUp(ticket_id=ticket.id, person_id=ctx.person.id, due_at=due, note=note, created_at=ctx.now,
+                         late=False, message_ids=[]))
+    ctx.audit(ticket, "followup", "followup", "", due.isoformat(), detail=note)
+    zone = engine.settings.display_zone(ticket.group_key)
+    notify.notice(ctx, ticket, "sla_followup_set_notice",
+                  {"actor": notify.display(ctx.person), "ref": ref, "when": at(due, zone)})
+    engine.refresh(ctx, ticket, repo)
+    reply = (text("sla_remind_set_note", ref=ref, when=at(due, tz), note=note) if note
+             else text("sla_remind_set", ref=ref, when=at(due, tz)))
+    return Reply(texts=(reply,), ticket=ctx.view(ticket))

@@ -1,0 +1,52 @@
+"""The APScheduler service: built by the bootstrap, one interval job per kind of work, clean stop."""
+from __future__ import annotations
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from handlers.sla.engine import engine_for
+from scheduler.service import SchedulerService
+from tests.sla.conftest import SLA, Shop, sla_runtime
+
+
+@pytest.mark.asyncio
+async def test_bootstrap_builds_the_service_with_a_sweep_and_a_digest_job(sqlite_url, clock):
+    rt = sla_runtime(sqlite_url, clock, sla={**SLA, "sweep_seconds": 2},
+                     digest={"check_seconds": 20, "recipients": {"chen": {"person": "boss"}}})
+    try:
+        [service] = rt.services
+        assert isinstance(service, SchedulerService)
+        assert engine_for(rt.desk) is not None and rt.desk.clock_views is not None
+        await service.start()
+        assert isinstance(service.scheduler, AsyncIOScheduler) and service.scheduler.running
+        jobs = {job.id: job for job in service.scheduler.get_jobs()}
+        assert set(jobs) == {"sla-sweep", "digests"}
+        assert jobs["sla-sweep"].trigger.interval.total_seconds() == 2
+        assert jobs["digests"].trigger.interval.total_seconds() == 20
+        assert jobs["sla-sweep"].max_instances == 1 and jobs["sla-sweep"].coalesce
+        await service.stop()
+        assert service.scheduler is None
+    finally:
+        rt.engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_job_runs_the_synchronous_core_in_a_thread(sqlite_url, clock):
+    rt = sla_runtime(sqlite_url, clock)
+    try:
+        shop = Shop(rt, clock)
+        shop.run("xiaomei", "PC blue screens category:hardware")
+        clock.advance(minutes=45)
+        [service] = rt.services
+        seen = []
+        from scheduler.jobs import sweep
+
+        await service._run(lambda desk: seen.append(sweep(desk)), "SLA sweep")
+        assert seen[0].fired == [(1001, "first_response.warn", False)]
+
+        def broken(desk):  # type: ignore[no-untyped-def]
+            raise RuntimeError("database went away")
+
+        await service._run(broken, "SLA sweep")  # logged; the scheduler keeps going
+    finally:
+        rt.engine.dispose()
