@@ -103,9 +103,10 @@ class Runtime:
     async def stop(self) -> None:
         for service in reversed(self.services):
             await service.stop()
+        # Deliveries in flight finish while their platform senders are still up.
+        await self.dispatcher.stop()
         for adapter in reversed(self.adapters):
             await adapter.stop()
-        await self.dispatcher.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -199,6 +199,7 @@ class Config(Strict):
             platforms=self.enabled_platforms(), notify_assignee=self.notifications.assignee_dm,
             notify_reporter=self.notifications.reporter_dm, notify_watchers=self.notifications.watchers_dm,
             first_number=self.desk.first_ticket_number, currency=self.desk.currency,
+            customer_side=tuple(str(k) for k in self.sla.get("customer_side", []) or []),
         )
 
 

@@ -19,8 +19,10 @@ class Delivery:
     user_id: str = ""
     text: Text | None = None
     ticket: TicketView | None = None
-    # The card already posted in this chat (update it / reply under it), if any.
+    # The card already posted in this chat (update it / reply under it), if any. For a DM: the
+    # ticket's card on this platform (card_chat_id + card_message_id), so the DM can link to it.
     card_message_id: str | None = None
+    card_chat_id: str | None = None
     topic_id: str | None = None
     # kind "edit": the message to rewrite (chat_id is its chat)
     target_message_id: str | None = None

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 from datetime import timedelta
 
 from bot.delivery import Delivered, Delivery, PermanentError, RetryLater, Sender, TransientError
@@ -56,14 +57,24 @@ class OutboxStore:
                 row.status = "superseded"
                 uow.commit()
                 return None
+            if row.kind == "dm" and row.ticket_id and not self._card_of(uow, row) and uow.outbox.card_pending(
+                row.ticket_id, row.platform
+            ):
+                # The DM links to the ticket's card: let the card be posted first.
+                return False
             delivery = self._resolve(uow, row)
             uow.commit()
             return delivery
 
-    def _resolve(self, uow: object, row: OutboxMessage) -> Delivery | None:
+    @staticmethod
+    def _card_of(uow: Any, row: OutboxMessage) -> TicketThread | None:
+        """The ticket's first card on the row's platform, if posted."""
+        return next((t for t in uow.threads.for_ticket(row.ticket_id) if t.platform == row.platform), None)
+
+    def _resolve(self, uow: Any, row: OutboxMessage) -> Delivery | None:
         text_data = row.payload.get("text")
         if row.kind == "edit":
-            target = uow.outbox.get(row.payload["target"])  # type: ignore[attr-defined]
+            target = uow.outbox.get(row.payload["target"])
             if target is None or target.status != "sent" or not target.result_message_id:
                 # Never delivered (parked/superseded): there is nothing to rewrite.
                 row.status = "superseded"
@@ -74,14 +85,17 @@ class OutboxStore:
                             text=Text(text_data["key"], text_data.get("params", {})),
                             target_message_id=target.result_message_id)
         text = Text(text_data["key"], text_data.get("params", {})) if text_data else None
-        ticket = uow.tickets.get(row.ticket_id) if row.ticket_id else None  # type: ignore[attr-defined]
+        ticket = uow.tickets.get(row.ticket_id) if row.ticket_id else None
         chat_id = row.payload.get("chat_id", "")
-        thread = uow.threads.get(row.ticket_id, row.platform, chat_id) if ticket and chat_id else None  # type: ignore[attr-defined]
+        thread = uow.threads.get(row.ticket_id, row.platform, chat_id) if ticket and chat_id else None
+        if ticket and row.kind == "dm":
+            thread = self._card_of(uow, row)
         return Delivery(
             row_id=row.id, kind=row.kind, platform=row.platform, chat_id=chat_id,
             user_id=row.payload.get("user_id", ""), text=text,
             ticket=self.desk.view(ticket) if ticket else None,
             card_message_id=thread.card_message_id if thread else None,
+            card_chat_id=thread.chat_id if thread else None,
             topic_id=thread.topic_id if thread else None,
         )
 
@@ -164,6 +178,8 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        # run() and drain() must not interleave: a round leases rows before it starts their workers.
+        self._round_lock: asyncio.Lock | None = None
 
     def wake(self) -> None:
         """Thread-safe nudge after a commit wrote outbox rows."""
@@ -171,12 +187,23 @@ class Dispatcher:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def _round(self) -> int:
+        self._round_lock = self._round_lock or asyncio.Lock()
+        async with self._round_lock:
+            return await self._round_locked()
+
+    async def _round_locked(self) -> int:
         busy = {d for d, t in self._workers.items() if not t.done()}
         platforms = set(self.senders)
         grouped = await asyncio.to_thread(self.store.claim_due, busy)
         started = 0
         for destination, ids in grouped.items():
             if destination.split(":", 1)[0] not in platforms:
+                await asyncio.to_thread(self.store.release, ids)
+                continue
+            running = self._workers.get(destination)
+            if running is not None and not running.done():
+                # Another round (run() beside drain()) started a worker here while we claimed:
+                # one worker per destination — give these rows back for the next round.
                 await asyncio.to_thread(self.store.release, ids)
                 continue
             self._workers[destination] = asyncio.create_task(self._work(destination, ids))
@@ -205,7 +232,10 @@ class Dispatcher:
         self._wake = self._wake or asyncio.Event()
         for _ in range(rounds):
             started = await self._round()
-            if not started and not await self._join():
+            # Each round finishes before the next, so a row waiting on another (a DM on its card)
+            # is retried after that one was delivered, not spun on.
+            active = await self._join()
+            if not started and not active:
                 return
         raise RuntimeError("outbox did not drain")
 

@@ -19,6 +19,8 @@ def _ref(ticket: Ticket) -> str:
 
 def first_response(ctx: Ctx, ticket: Ticket) -> None:
     """First response: the first comment or status change by someone other than the reporter."""
+    if ctx.person.key in ctx.policy.customer_side:
+        return
     if ticket.first_response_at is None and ctx.person.id != ticket.reporter_id:
         ticket.first_response_at = ctx.now
         ctx.audit(ticket, "first_response", "first_response_at", "", ctx.now.isoformat())

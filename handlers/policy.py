@@ -63,6 +63,8 @@ class DeskPolicy:
     notify_watchers: bool = True
     first_number: int = 1001
     currency: str = "CNY"
+    # People who speak for the customer (e.g. a courier's contact): their comments are not a response.
+    customer_side: tuple[str, ...] = ()
 
     def group_name(self, key: str) -> str:
         group = self.groups.get(key)

@@ -248,6 +248,15 @@ class OutboxRepository:
             ).limit(1)
         ).first() is not None
 
+    def card_pending(self, ticket_id: int, platform: str) -> bool:
+        """A card for this ticket on this platform is still to be posted."""
+        return self.session.execute(
+            select(OutboxMessage.id).where(
+                OutboxMessage.ticket_id == ticket_id, OutboxMessage.platform == platform,
+                OutboxMessage.kind == "card", OutboxMessage.status == "pending",
+            ).limit(1)
+        ).first() is not None
+
     def release(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         if ids:

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -52,7 +53,7 @@ class People:
             return self._names[user_id]
         try:
             resp = await self.client.users_info(user=user_id)
-        except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             # A name is nice to have; the id alone identifies the person.
             log.warning("slack: users.info %s failed (%s); using the id as the name", user_id, exc)
             return "", ""

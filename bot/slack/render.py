@@ -15,7 +15,7 @@ from bot import render_plain
 from bot.render_plain import PRIORITY_ICON, STATUS_ICON
 from handlers.lifecycle import SETTABLE_STATUSES, allowed_from
 from handlers.replies import Reply, Text
-from handlers.texts import EN, render
+from handlers.texts import render
 from handlers.views import PersonView, TicketView
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks).
@@ -28,28 +28,22 @@ MAX_BLOCKS = 50
 
 # Block/action ids the card's interactive elements carry (actions.py listens for them).
 CLAIM = "ticket_claim"
+ACK = "ticket_ack"
+# SLA alerts someone must take: they carry an Acknowledge button (handlers/sla sends `number`).
+ACK_KEYS = frozenset({"sla_breach_channel", "sla_breach_dm", "sla_escalation_channel", "sla_escalation_dm"})
 ASSIGN = "ticket_assign"
 STATUS = "ticket_status"
 CARD_BLOCK = "ticket"
 
-# Strings that are not yet keys in handlers/texts.py: used until the core adds the key.
-FALLBACK_TEXTS = {
-    "slack_cut_more": "… see /ticket show {number}",
-    "slack_claim": "Claim",
-    "slack_assign_placeholder": "Assign…",
-    "slack_status_placeholder": "Status…",
-}
-
 _PINGS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _PARTIAL_TAIL = re.compile(r"(&[a-z]{0,4}|<[^>]*)$")
 _JOINER = "\u2060"
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 
 
 def text_for(key: str, **params: Any) -> str:
-    """A user-facing sentence from handlers/texts.py, or this module's fallback until the key exists."""
-    if key in EN:
-        return render(key, params)
-    return FALLBACK_TEXTS[key].format(**params)
+    """A user-facing sentence from handlers/texts.py (unescaped: for plain_text fields)."""
+    return render(key, params)
 
 
 def escape(text: object) -> str:
@@ -68,7 +62,7 @@ def cut(text: str, limit: int, more: str = "…") -> str:
 
 
 def more_for(number: int) -> str:
-    return text_for("slack_cut_more", number=number)
+    return text_for("cut_more", number=number)
 
 
 def mrkdwn(t: Text) -> str:
@@ -122,7 +116,7 @@ def card_actions(view: TicketView) -> dict[str, Any]:
     elements: list[dict[str, Any]] = []
     if view.status not in ("resolved", "closed"):
         elements.append({"type": "button", "action_id": CLAIM, "value": str(view.number), "style": "primary",
-                         "text": _plain(text_for("slack_claim"))})
+                         "text": _plain(text_for("button_claim"))})
     assign: dict[str, Any] = {"type": "users_select", "action_id": ASSIGN,
                               "placeholder": _plain(text_for("slack_assign_placeholder"))}
     if view.assignee and view.assignee.ids.get("slack"):
@@ -168,13 +162,28 @@ def notice_text(t: Text, number: int | None = None) -> str:
     return cut(mrkdwn(t), NOTICE_LIMIT, more)
 
 
+def alert_message(t: Text, text: str) -> dict[str, Any]:
+    """A message; SLA breach alerts get an Acknowledge button that sends `/ticket ack N`."""
+    number = t.params.get("number")
+    if t.key not in ACK_KEYS or not str(number or "").isdigit():
+        return {"text": text}
+    return {"text": text, "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}},
+        {"type": "actions", "block_id": f"{CARD_BLOCK}:{number}:ack", "elements": [
+            {"type": "button", "action_id": ACK, "value": str(number), "style": "danger",
+             "text": {"type": "plain_text", "text": text_for("button_ack")}}]},
+    ]}
+
+
 def dm_text(t: Text, link: str | None = None, number: int | None = None) -> str:
-    """A direct message; the ticket reference links to its card when we know where it is."""
+    """A direct message: the ticket reference links to its card, a channel id reads as the channel."""
     body = notice_text(t, number)
-    ref = t.params.get("ref") if isinstance(t.params, Mapping) else None
+    params = t.params if isinstance(t.params, Mapping) else {}
+    ref, chat = str(params.get("ref") or ""), str(params.get("chat") or "")
     if link and ref:
-        linked = f"<{link}|{escape(ref)}>"
-        body = body.replace(escape(ref), linked, 1)
+        body = body.replace(escape(ref), f"<{link}|{escape(ref)}>", 1)
+    if _CHANNEL_ID.fullmatch(chat):
+        body = body.replace(chat, f"<#{chat}>", 1)
     return body
 
 

@@ -122,6 +122,8 @@ def message_command(event: Mapping[str, Any], event_id: str, team: str, bot_user
     if not ts or not thread or thread == ts:
         return None  # top-level messages are conversation, not comments
     text = event.get("text") or ""
+    if not text.strip() and not event.get("files"):
+        return None  # e.g. an attachment-only post: nothing a person said
     return AddComment(Actor(PLATFORM, event["user"], team), body=plain_text(text, names),
                       attachments=files_of(event), source=ChatRef(PLATFORM, channel, thread, ts),
                       dedup_keys=keys + (message_key(channel, ts),),

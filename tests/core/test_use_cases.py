@@ -190,3 +190,17 @@ def test_an_unexpected_failure_answers_politely_and_writes_nothing(desk, runtime
     assert desk.outbox() == []
     with runtime.desk.uow() as uow:
         assert uow.tickets.count() == 0
+
+
+def test_customer_side_comments_are_not_a_first_response(sqlite_url, clock):
+    from tests.core.conftest import Desk
+    from tests.support import make_runtime
+
+    rt = make_runtime(sqlite_url, clock, sla={"customer_side": ["boss"], "targets": {"normal": {"first_response": "4h"}}})
+    desk = Desk(rt)
+    desk.run("xiaomei", "Parcel lost")
+    desk.run("boss", "comment 1001 I am the customer's contact: still nothing")
+    assert desk.ticket(1001)[0].first_response_at is None
+    desk.run("lao_wang", "comment 1001 tracing it now")
+    assert desk.ticket(1001)[0].first_response_at == clock.now()
+    rt.engine.dispose()

@@ -1,0 +1,1 @@
+"""Telegram: python-telegram-bot adapter, renderer and outbox sender."""

@@ -1,0 +1,202 @@
+"""Notifications to Telegram: pacing and 429s, kicked bots and blocked users, forum topics, limits."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.delivery import Delivery, PermanentError, RetryLater, TransientError
+from handlers import grammar
+from handlers.commands import Actor, AddComment
+from handlers.replies import Text
+from tests.telegram.conftest import SERVICE, TECH, WAREHOUSE, TelegramDesk, uid
+
+# PTB itself warns (on building a RetryAfter) that retry_after will become a timedelta.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+FAST = 0.005  # Telegram's clock, 200x faster
+GROUP_LIMIT = 8  # a stricter group limit than Telegram's 20/min, so a burst must hit it
+A_JIE = Actor("telegram", "1003", display_name="A-Jie")
+
+
+async def run(tg: TelegramDesk, text: str, who: Actor = A_JIE) -> None:
+    """A command straight into the core (these tests are about what comes out)."""
+    reply = await tg.rt.submit(grammar.parse(text, who))
+    assert reply.ok, reply.texts
+
+
+def notices(tg: TelegramDesk, chat: int) -> list[str]:
+    return [t for t in tg.bot_texts(chat) if t.startswith("A-Jie on #")]
+
+
+def backlog(tg: TelegramDesk, comments: int) -> None:
+    """Two tickets (warehouse, tech) and many comments, committed while the bot is down."""
+    rt = tg.prepare()
+    for text in ["Fan rattles category:hardware", "RAM errors product:memory"] + [
+            f"comment {1001 + i % 2} note {i}" for i in range(comments)]:
+        assert rt.execute(grammar.parse(text, A_JIE)).ok
+
+
+@pytest.mark.asyncio
+async def test_429_storm_every_notification_once_and_in_order(fake, db_file, clock):
+    # our own pacer is off (huge budgets): Telegram answers 429 and retry_after must be honoured
+    loose = {"outbox": {"telegram_group_per_minute": 100000, "telegram_global_per_second": 100000}}
+    tg = TelegramDesk(fake, db_file, clock, time_scale=FAST, **loose)
+    backlog(tg, 28)
+    fake.enforce_limits(per_chat_per_second=1.0, per_group_per_minute=GROUP_LIMIT, global_per_second=30,
+                        time_scale=FAST)
+    for chat in (WAREHOUSE, TECH):  # and, however slow this machine is, a few 429s for certain
+        fake.rate_limit_next("*", 1, times=3, chat_id=chat)
+    await tg.start()
+    try:
+        await tg.settle()
+        assert tg.outbox("parked") == [] and tg.outbox("pending") == []
+    finally:
+        await tg.stop()
+    assert fake.rate_limited_count >= 6
+    assert notices(tg, WAREHOUSE) == [f"A-Jie on #1001: note {i}" for i in range(0, 28, 2)]
+    assert notices(tg, TECH) == [f"A-Jie on #1002: note {i}" for i in range(1, 28, 2)]
+
+
+@pytest.mark.asyncio
+async def test_the_pacer_keeps_under_telegrams_limits(fake, db_file, clock):
+    # the same burst, with our pacer set to the same limits: no 429 at all
+    paced = {"outbox": {"telegram_interval": FAST, "telegram_group_per_minute": GROUP_LIMIT,
+                        "telegram_global_per_second": 30}}
+    tg = TelegramDesk(fake, db_file, clock, time_scale=FAST, **paced)
+    backlog(tg, 28)
+    fake.enforce_limits(per_chat_per_second=1.0, per_group_per_minute=GROUP_LIMIT, global_per_second=30,
+                        time_scale=FAST)
+    await tg.start()
+    try:
+        await tg.settle()
+    finally:
+        await tg.stop()
+    assert notices(tg, WAREHOUSE) == [f"A-Jie on #1001: note {i}" for i in range(0, 28, 2)]
+    assert notices(tg, TECH) == [f"A-Jie on #1002: note {i}" for i in range(1, 28, 2)]
+    assert fake.rate_limited_count == 0, [c for c in fake.failed_calls if c["status"] == 429]
+
+
+@pytest.mark.asyncio
+async def test_a_kicked_bot_parks_the_card_with_a_log_line_and_tells_the_reporter(tg, fake, caplog):
+    fake.remove_bot_from(WAREHOUSE)
+    fake.user_starts_bot(uid("xiaomei"))
+    await tg.send(SERVICE, "xiaomei", "/ticket Fan rattles category:hardware")
+    with caplog.at_level(logging.ERROR, logger="afterdesk.outbox"):
+        await tg.settle()
+    parked = tg.outbox("parked")
+    assert [(r.kind, r.destination) for r in parked][:1] == [("card", "telegram:-100200")]
+    assert "bot was kicked from the supergroup chat" in parked[0].last_error
+    assert any("parked: -100200 could not be reached on telegram: Forbidden: bot was kicked" in r.getMessage()
+               for r in caplog.records)
+    assert tg.last_text(uid("xiaomei")).startswith(
+        "I could not post #1001 in -100200: Forbidden: bot was kicked from the supergroup chat. Invite me")
+
+
+@pytest.mark.asyncio
+async def test_dms_go_privately_or_become_a_mention_under_the_card(tg, fake, caplog):
+    fake.user_starts_bot(uid("a_jie"))
+    fake.user_starts_bot(uid("lao_wang"))
+    fake.user_blocks_bot(uid("lao_wang"))
+    await run(tg, "Fan rattles category:hardware", who=Actor("telegram", "1001", display_name="Xiaomei"))
+    with caplog.at_level(logging.WARNING, logger="afterdesk.telegram"):
+        await tg.settle()
+    card = tg.card(WAREHOUSE, 1001)
+    mention = fake.bot_messages(WAREHOUSE)[-1]
+    assert mention["plain_text"].startswith("Lao Wang: Xiaomei assigned you #1001: Fan rattles\n(Open a private chat "
+                                            "with @AfterdeskBot and press Start")
+    assert mention["reply_to_message_id"] == card["message_id"]
+    assert {"type": "text_link", "offset": 0, "length": 8, "url": "tg://user?id=1002"} in mention["entities"]
+    assert any("cannot DM user 1002 (Forbidden: bot was blocked by the user); mentioned them" in r.getMessage()
+               for r in caplog.records)
+    assert tg.outbox("parked") == []
+    # someone who started the bot gets it privately
+    await run(tg, "assign 1001 @ajie_tech", who=Actor("telegram", "1004", display_name="Manager Chen"))
+    await tg.settle()
+    assert tg.last_text(uid("a_jie")) == "Manager Chen assigned you #1001: Fan rattles"
+    # nobody's DM can fall back when the group has no Telegram chat: parked, hint-less
+    fake.remove_bot_from(WAREHOUSE)
+    await run(tg, "status 1001 resolved", who=Actor("telegram", "1003", display_name="A-Jie"))
+    await tg.settle()
+    dm = [r for r in tg.outbox("parked") if r.kind == "dm"]
+    assert dm and "cannot DM user 1001" in dm[0].last_error
+
+
+@pytest.mark.asyncio
+async def test_forum_supergroup_gets_a_topic_per_ticket(fake, db_file, clock):
+    fake.add_chat(WAREHOUSE, "supergroup", "Warehouse", is_forum=True, bot_admin=True)
+    fake.add_chat(TECH, "supergroup", "Technicians", is_forum=True)  # a forum, but the bot may not make topics
+    tg = await TelegramDesk(fake, db_file, clock).start()
+    try:
+        long_title = "Gaming PC blue-screens " + "after the BIOS update " * 8
+        await tg.send(SERVICE, "xiaomei", f"/ticket {long_title} category:hardware")
+        await tg.send(SERVICE, "xiaomei", "/ticket Second case category:hardware")
+        await tg.send(SERVICE, "xiaomei", "/ticket RAM errors product:memory")
+        await tg.settle()
+        topics = fake.topics(WAREHOUSE)
+        assert [t["name"][:24] for t in topics] == ["#1001 Gaming PC blue-scr", "#1002 Second case"]
+        assert len(topics[0]["name"]) <= 128 and topics[0]["name"].endswith("…")
+        first = topics[0]["message_thread_id"]
+        card = tg.card(WAREHOUSE, 1001, thread=first)
+        # a plain message in the topic (the bot is admin, so it sees it) is a comment
+        await tg.send(WAREHOUSE, "lao_wang", "Swapping the RAM now", message_thread_id=first)
+        await tg.send(WAREHOUSE, "lao_wang", "/ticket claim 1002", message_thread_id=topics[1]["message_thread_id"])
+        assert [c.body for c in tg.ticket(1001).comments] == ["Swapping the RAM now"]
+        assert tg.ticket(1002).comments == ()
+        await tg.send(SERVICE, "xiaomei", "/ticket status 1001 waiting Parts ordered")
+        await tg.settle()
+        notice = fake.bot_messages(WAREHOUSE, first)[-1]
+        assert notice["plain_text"] == "Xiaomei set #1001 to waiting: Parts ordered"
+        assert notice["reply_to_message_id"] == card["message_id"]
+        assert "WAITING" in tg.card(WAREHOUSE, 1001, thread=first)["plain_text"]
+        # no rights in the tech forum: the card goes to its General topic
+        assert fake.topics(TECH) == [] and tg.card(TECH, 1003)["message_thread_id"] is None
+    finally:
+        await tg.stop()
+
+
+@pytest.mark.asyncio
+async def test_long_texts_are_cut_with_a_pointer(tg, fake):
+    await run(tg, "Fan rattles category:hardware")
+    await tg.settle()
+    body = "Retest log: " + "0123456789 & <x> " * 400  # ~7000 characters, from Slack or the CLI
+    await tg.rt.submit(AddComment(A_JIE, number=1001, body=body))
+    await tg.settle()
+    notice = fake.bot_messages(WAREHOUSE)[-1]["plain_text"]
+    assert len(notice) <= 4096 and notice.startswith("A-Jie on #1001: Retest log: 0123456789 & <x> ")
+    assert notice.endswith("\n… /ticket show 1001")
+    for i in range(12):
+        await tg.rt.submit(AddComment(A_JIE, number=1001, body=f"{i:02d} " + "long findings " * 100))
+    await tg.send(WAREHOUSE, "lao_wang", "/ticket show 1001")
+    shown = tg.last_text(WAREHOUSE)
+    assert len(shown) <= 4096 and shown.startswith("🔧 #1001 Fan rattles")
+    assert "earlier comment(s) not shown" in shown and "11 long findings" in shown
+
+
+@pytest.mark.asyncio
+async def test_sender_maps_bot_api_errors(tg, fake):
+    await run(tg, "Fan rattles category:hardware")
+    await tg.settle()
+    sender = tg.adapter.sender
+    view = tg.ticket(1001)
+    card = tg.card(WAREHOUSE, 1001)
+    same = Delivery(row_id=900, kind="card", platform="telegram", chat_id=str(WAREHOUSE), ticket=view,
+                    card_message_id=str(card["message_id"]))
+    assert (await sender.deliver(same)).message_id == str(card["message_id"])  # "not modified" is success
+    post = Delivery(row_id=901, kind="post", platform="telegram", chat_id=str(WAREHOUSE), text=Text("duplicate"))
+    fake.rate_limit_next("sendMessage", 3)
+    with pytest.raises(RetryLater) as slow:
+        await sender.deliver(post)
+    assert slow.value.seconds == pytest.approx(0.03)
+    fake.fail_next("sendMessage", 502, "Bad Gateway")
+    with pytest.raises(TransientError):
+        await sender.deliver(post)
+    with pytest.raises(PermanentError) as gone:
+        await sender.deliver(Delivery(row_id=902, kind="post", platform="telegram", chat_id="-100999",
+                                      text=Text("duplicate")))
+    assert gone.value.hint == "invite" and "chat not found" in gone.value.reason.lower()
+    sent = await sender.deliver(post)
+    edit = Delivery(row_id=903, kind="edit", platform="telegram", chat_id=str(WAREHOUSE),
+                    target_message_id=sent.message_id, text=Text("n_claimed", {"actor": "A <b>", "ref": "#1001"}))
+    await sender.deliver(edit)
+    await sender.deliver(edit)  # twice: not modified, still fine
+    assert fake.message(WAREHOUSE, int(sent.message_id))["plain_text"] == "A <b> took #1001."
