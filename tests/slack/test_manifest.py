@@ -76,7 +76,7 @@ def test_every_scope_is_needed_and_explained_in_the_docs() -> None:
     assert scopes == sorted(scopes) and len(set(scopes)) == len(scopes)
     assert set(scopes) == {"channels:history", "chat:write", "commands", "files:read", "groups:history",
                            "im:write", "reactions:read", "users:read"}
-    docs = (ROOT / "docs" / "slack.md").read_text(encoding="utf-8")
+    docs = (ROOT / "README.md").read_text(encoding="utf-8")
     table = set(re.findall(r"^\| `([a-z:.]+)` \|", docs, flags=re.MULTILINE))
     assert set(scopes) <= table
     assert "user" not in manifest()["oauth_config"]["scopes"]  # no user-token scopes
