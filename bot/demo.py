@@ -37,6 +37,9 @@ def demo_config(database_url: str) -> dict[str, object]:
             "tech": {"name": "Technicians", "members": ["a_jie"], "channels": {"console": "tech"}},
         },
         "routing": [{"category": "hardware", "group": "warehouse"}, {"product": "memory", "group": "tech"}],
+        "sla": {"targets": {"high": {"first_response": "1h", "resolution": "3d"},
+                            "normal": {"first_response": "4h", "resolution": "5d"}},
+                "auto_close_after": "off"},
     }
 
 

@@ -24,6 +24,8 @@ def test_demo_tells_the_whole_case(tmp_path):
              "set #1001 to closed: Vendor RMA filed"]
     positions = [card.index(s) for s in steps]
     assert positions == sorted(positions)
+    # SLA clocks: the waiting period paused the resolution clock, and both targets were met
+    assert "SLA first response: met" in card and "SLA resolution: met" in card
     # 4. the ticket and its audit trail
     assert "Files: bsod-photo.jpg" in ticket
     for entry in ("routed group: ∅ → warehouse (category 'hardware' → warehouse)",
