@@ -46,7 +46,11 @@ def open_database(url: str, auto_upgrade: bool | None = None) -> Engine:
     """Engine for the URL; SQLite is created and upgraded on start, others must be upgraded first."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url)
+    except Exception as exc:  # unknown dialect, missing driver (e.g. psycopg not installed)
+        raise ConfigError(f"desk.database_url: cannot use this URL ({type(exc).__name__}: {str(exc)[:160]}) — "
+                          "for PostgreSQL install the extra: pip install 'afterdesk[postgres]'") from None
     auto = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade
     try:
         if auto:
@@ -136,13 +140,11 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
     dispatcher = Dispatcher(outbox, senders, config.outbox.poll_seconds)
     desk.on_commit = dispatcher.wake
     runtime = Runtime(config=config, engine=engine, desk=desk, dispatcher=dispatcher, outbox=outbox, console=console)
-    factories = dict(default_adapter_factories())
-    factories.update(adapter_factories or {})
     http = web.Application()
     http.router.add_get("/healthz", _health)
     needs_http = False
     for platform in config.enabled_platforms():
-        factory = factories.get(platform)
+        factory = (adapter_factories or {}).get(platform) or adapter_factory(platform)
         if factory is None:
             continue
         adapter = factory(runtime)
@@ -171,11 +173,12 @@ def _optional(module: str, name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def default_adapter_factories() -> dict[str, AdapterFactory]:
-    """Platform adapters, imported only when their platform is on."""
-    found = {"slack": _optional("bot.slack.adapter", "SlackAdapter"),
-             "telegram": _optional("bot.telegram.adapter", "TelegramAdapter")}
-    return {k: v for k, v in found.items() if v is not None}
+ADAPTERS = {"slack": ("bot.slack.adapter", "SlackAdapter"), "telegram": ("bot.telegram.adapter", "TelegramAdapter")}
+
+
+def adapter_factory(platform: str) -> AdapterFactory | None:
+    """A platform's adapter class, imported only when that platform is on."""
+    return _optional(*ADAPTERS[platform]) if platform in ADAPTERS else None
 
 
 def service_factories() -> list[Callable[[Runtime], Any]]:

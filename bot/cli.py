@@ -72,7 +72,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("no platform is enabled — set slack.enabled, telegram.enabled or console.enabled = true")
 
     async def serve() -> None:
-        runtime = build(config)
+        # Migrations and loading people are blocking work: keep them off the event loop.
+        runtime = await asyncio.to_thread(build, config)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

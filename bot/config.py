@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from handlers.policy import DeskPolicy, GroupSpec, PersonSpec, RoutingRule
 
@@ -29,14 +31,38 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _zone(value: str) -> str:
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' — use an IANA name like Asia/Shanghai") from None
+    return value
+
+
+Zone = Annotated[str, AfterValidator(_zone)]
+
+
+def _database_url(value: str) -> str:
+    try:
+        make_url(value).get_dialect().import_dbapi()  # the dialect and its driver must both load
+    except Exception as exc:
+        raise ValueError(f"cannot use this URL ({type(exc).__name__}) — e.g. sqlite:///afterdesk.db or "
+                         "postgresql+psycopg://user@host:5432/db (pip install 'afterdesk[postgres]')") from None
+    return value
+
+
 class DeskConfig(Strict):
-    database_url: str = "sqlite:///afterdesk.db"
+    database_url: Annotated[str, AfterValidator(_database_url)] = "sqlite:///afterdesk.db"
     default_group: str = "service"
     first_ticket_number: int = Field(1001, ge=1)
     categories: list[str] = []
     products: list[str] = []
     currency: str = "CNY"
-    timezone: str = "UTC"
+    timezone: Zone = "UTC"
+    # Platforms whose every verified user is on the team (a Slack workspace: yes; Telegram: anyone can
+    # find a bot, so there only [people] and members of the groups' chats may act).
+    open_to: list[Literal["slack", "telegram"]] = ["slack"]
 
 
 class NotificationsConfig(Strict):
@@ -89,7 +115,7 @@ class ConsoleConfig(Strict):
 
 class PersonConfig(Strict):
     name: str
-    timezone: str = "UTC"
+    timezone: Zone = ""  # empty: desk.timezone
     slack: str = ""
     telegram: str = ""
     telegram_username: str = ""
@@ -175,7 +201,7 @@ class Config(Strict):
         """The plain-data rules the core works with."""
         people = tuple(
             PersonSpec(
-                key=key, name=p.name, timezone=p.timezone,
+                key=key, name=p.name, timezone=p.timezone or self.desk.timezone,
                 identities=tuple(
                     (platform, uid, username)
                     for platform, uid, username in (
@@ -200,6 +226,8 @@ class Config(Strict):
             notify_reporter=self.notifications.reporter_dm, notify_watchers=self.notifications.watchers_dm,
             first_number=self.desk.first_ticket_number, currency=self.desk.currency,
             customer_side=tuple(str(k) for k in self.sla.get("customer_side", []) or []),
+            timezone=self.desk.timezone,
+            open_platforms=(*self.desk.open_to, "console"),
         )
 
 
@@ -256,25 +284,29 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     return config
 
 
+def _missing(secret: SecretStr | None) -> bool:
+    return secret is None or not secret.get_secret_value().strip()
+
+
 def check_platforms(config: Config, source: str = "config") -> None:
     """Fail closed: a platform that is on must have what it needs to run safely."""
     problems = []
     s, t = config.slack, config.telegram
     if s.enabled:
-        if s.bot_token is None:
+        if _missing(s.bot_token):
             problems.append("slack.bot_token is missing — set AFTERDESK_SLACK_BOT_TOKEN (xoxb-…)")
-        if s.mode == "http" and s.signing_secret is None:
+        if s.mode == "http" and _missing(s.signing_secret):
             problems.append("slack.signing_secret is missing: HTTP mode refuses unsigned requests — "
                             "set AFTERDESK_SLACK_SIGNING_SECRET")
-        if s.mode == "socket" and s.app_token is None:
+        if s.mode == "socket" and _missing(s.app_token):
             problems.append("slack.app_token is missing: Socket Mode needs an app-level token (xapp-…) — "
                             "set AFTERDESK_SLACK_APP_TOKEN")
         if not s.api_base_url.endswith("/"):
             problems.append("slack.api_base_url must end with '/' (e.g. https://slack.com/api/)")
     if t.enabled:
-        if t.bot_token is None:
+        if _missing(t.bot_token):
             problems.append("telegram.bot_token is missing — set AFTERDESK_TELEGRAM_BOT_TOKEN")
-        if t.mode == "webhook" and t.webhook_secret is None:
+        if t.mode == "webhook" and _missing(t.webhook_secret):
             problems.append("telegram.webhook_secret is missing: webhook mode refuses unauthenticated updates — "
                             "set AFTERDESK_TELEGRAM_WEBHOOK_SECRET")
     if problems:

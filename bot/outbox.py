@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 from datetime import timedelta
@@ -24,16 +25,24 @@ INLINE_TRANSIENT_RETRIES = 3
 class OutboxStore:
     """The synchronous half: claims, resolves and settles rows (each call one transaction)."""
 
-    def __init__(self, desk: Desk, max_attempts: int = 20) -> None:
+    def __init__(self, desk: Desk, max_attempts: int = 20, per_destination: int = 20) -> None:
         self.desk = desk
         self.max_attempts = max_attempts
+        # A paced chat drains slowly (Telegram groups: 20/min): claim only what goes out within a lease.
+        self.per_destination = per_destination
+        self.owner = uuid.uuid4().hex
 
     def claim_due(self, busy: set[str], limit: int = 500) -> dict[str, list[int]]:
         """Lease due rows of idle destinations, grouped by destination in id order."""
         now = self.desk.clock.now()
         with self.desk.uow() as uow:
-            rows = [r for r in uow.outbox.due(now, limit) if r.destination not in busy]
-            won = set(uow.outbox.claim([r.id for r in rows], now, now + LEASE))
+            taken: dict[str, int] = {}
+            rows = []
+            for r in uow.outbox.due(now, limit):
+                if r.destination not in busy and taken.get(r.destination, 0) < self.per_destination:
+                    taken[r.destination] = taken.get(r.destination, 0) + 1
+                    rows.append(r)
+            won = set(uow.outbox.claim([r.id for r in rows], now, now + LEASE, self.owner))
             uow.commit()
         grouped: dict[str, list[int]] = {}
         for r in rows:
@@ -45,10 +54,12 @@ class OutboxStore:
         """The delivery for a row; None to skip it; False when an older row must go first."""
         with self.desk.uow() as uow:
             row = uow.outbox.get(row_id)
-            if row is None or row.status != "pending":
+            if row is None or row.status != "pending" or row.lease_owner != self.owner:
                 return None
             if uow.outbox.pending_before(row.destination, row.id):
                 return False
+            if not uow.outbox.renew(row.id, self.owner, self.desk.clock.now() + LEASE):
+                return None
             if row.kind == "card" and uow.outbox.newer_card_pending(row) and uow.threads.get(
                 row.ticket_id, row.platform, row.payload.get("chat_id", "")
             ):
@@ -106,7 +117,9 @@ class OutboxStore:
             row = uow.outbox.get(row_id)
             if row is None:
                 return
-            row.status, row.sent_at, row.lease_until = "sent", now, None
+            if row.lease_owner != self.owner:
+                log.warning("outbox %s: delivered after our lease passed to another dispatcher", row.id)
+            row.status, row.sent_at, row.lease_until, row.lease_owner = "sent", now, None, None
             row.result_message_id = result.message_id
             row.result_chat_id = result.chat_id or item.chat_id or None
             row.attempts += 1

@@ -61,6 +61,10 @@ def assign(ctx: Ctx, cmd: Assign) -> Reply:
 @handles(Claim)
 def claim(ctx: Ctx, cmd: Claim) -> Reply:
     ticket = ctx.ticket(cmd.number)
+    if ticket.assignee is not None and ticket.assignee_id != ctx.person.id:
+        # Two people pressing Claim at once: the second is told, not silently swapped in.
+        raise UsageError("err_claimed_by", ref=_ref(ticket), assignee=notify.display(ticket.assignee),
+                         number=ticket.number)
     set_assignee(ctx, ticket, ctx.person, claimed=True)
     return Reply(texts=(text("claimed", ref=_ref(ticket)),), ticket=ctx.view(ticket))
 

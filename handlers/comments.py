@@ -19,7 +19,7 @@ def ticket_for_chat(ctx: Ctx, ref: ChatRef) -> Ticket | None:
         ticket_id = threads.ticket_for_message(ref.platform, ref.chat_id, ref.thread_id) or threads.ticket_for_topic(
             ref.platform, ref.chat_id, ref.thread_id
         )
-    return ctx.uow.tickets.get(ticket_id) if ticket_id else None
+    return ctx.uow.tickets.get(ticket_id, lock=True) if ticket_id else None
 
 
 def _comment_by_source(ctx: Ctx, ref: ChatRef) -> Comment | None:

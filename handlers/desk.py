@@ -77,7 +77,8 @@ class Ctx:
             hook(self, ticket, kind)
 
     def ticket(self, number: int) -> Ticket:
-        ticket = self.uow.tickets.by_number(number)
+        # Locked: two people pressing Claim at once must not both win.
+        ticket = self.uow.tickets.by_number(number, lock=True)
         if ticket is None:
             raise UsageError("err_no_ticket", number=number)
         return ticket
@@ -86,21 +87,38 @@ class Ctx:
         return self.desk.view(ticket, detail)
 
 
-def person_for(uow: UnitOfWork, actor: Actor) -> Person:
-    """The person behind a verified chat identity; first contact registers them."""
+def known_person(uow: UnitOfWork, actor: Actor) -> Person | None:
     person = uow.people.by_identity(actor.platform, actor.workspace, actor.user_id)
     if person is None and actor.workspace:
         # Identities from the config carry no workspace id.
         person = uow.people.by_identity(actor.platform, "", actor.user_id)
+    return person
+
+
+def may_use_desk(policy: DeskPolicy, uow: UnitOfWork, cmd: Command) -> bool:
+    """Who may read and change tickets: see DeskPolicy.open_platforms."""
+    actor = cmd.actor
+    if actor.platform in policy.open_platforms:
+        return True
+    if cmd.source is not None and policy.team_chat(actor.platform, cmd.source.chat_id):
+        return True
+    person = known_person(uow, actor)
+    return person is not None and policy.is_configured(person.key)
+
+
+def person_for(uow: UnitOfWork, actor: Actor, timezone: str = "UTC") -> Person:
+    """The person behind a verified chat identity; first contact registers them."""
+    person = known_person(uow, actor)
     if person is None:
         person = uow.people.add(
-            Person(key=f"{actor.platform}:{actor.user_id}", display_name=actor.display_name or actor.user_id)
+            Person(key=f"{actor.platform}:{actor.user_id}", display_name=actor.display_name or actor.user_id,
+                   timezone=timezone)
         )
         uow.people.add_identity(
             Identity(person_id=person.id, platform=actor.platform, workspace=actor.workspace,
                      user_id=actor.user_id, username=actor.username)
         )
-        uow.session.refresh(person)
+        uow.refresh(person)
         return person
     if actor.display_name and person.display_name in ("", actor.user_id):
         person.display_name = actor.display_name
@@ -128,12 +146,15 @@ def execute(desk: Desk, cmd: Command) -> Reply:
     try:
         with desk.uow() as uow:
             now = desk.clock.now()
+            if not may_use_desk(desk.policy, uow, cmd):
+                return Reply(texts=(text("err_not_member", platform=cmd.actor.platform,
+                                         user_id=cmd.actor.user_id),), ok=False)
             if cmd.dedup_keys:
                 if uow.dedup.seen(cmd.dedup_keys):
                     return Reply(texts=(text("duplicate"),), duplicate=True)
                 uow.dedup.remember(cmd.dedup_keys, now)
                 uow.flush()
-            ctx = Ctx(desk, uow, cmd.actor, person_for(uow, cmd.actor), now, known_users=cmd.known_users)
+            ctx = Ctx(desk, uow, cmd.actor, person_for(uow, cmd.actor, desk.policy.timezone), now, known_users=cmd.known_users)
             try:
                 reply = handler(ctx, cmd)
             except UsageError as err:

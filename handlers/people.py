@@ -29,7 +29,7 @@ def resolve_mention(ctx: Ctx, mention: str) -> Person:
     if person is None:
         vouched = next((a for a in ctx.known_users if a.user_id == name), None)
         if vouched is not None:
-            return person_for(ctx.uow, vouched)
+            return person_for(ctx.uow, vouched, ctx.policy.timezone)
         raise UsageError("err_unknown_person", mention=f"@{name}")
     return person
 
@@ -44,18 +44,17 @@ def sync_people(uow: UnitOfWork, specs: Iterable[PersonSpec]) -> None:
             person.display_name = spec.name
             person.timezone = spec.timezone
         for platform, user_id, username in spec.identities:
-            identity = uow.people.identity(person.id, platform)
-            owner = uow.people.by_identity(platform, "", user_id) if user_id else None
-            if owner is not None and owner.id != person.id:
-                # The user talked to the bot before the config named them: merge the identity.
-                for ident in owner.identities:
-                    if ident.platform == platform and ident.user_id == user_id:
-                        ident.person_id = person.id
-                continue
-            if identity is None:
+            # Someone who talked to the bot before the config named them is folded into this person.
+            for ident in uow.people.identities_of_user(platform, user_id) if user_id else ():
+                if ident.person_id != person.id:
+                    uow.people.merge(ident.person_id, person.id)
+            uow.flush()
+            uow.refresh(person)
+            if not any(i.platform == platform and i.user_id == user_id for i in person.identities):
                 uow.people.add_identity(
                     Identity(person_id=person.id, platform=platform, workspace="", user_id=user_id, username=username)
                 )
-            else:
-                identity.user_id, identity.username = user_id, username
+            for ident in person.identities:
+                if ident.platform == platform and ident.user_id == user_id and username:
+                    ident.username = username
     uow.flush()

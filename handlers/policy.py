@@ -65,6 +65,19 @@ class DeskPolicy:
     currency: str = "CNY"
     # People who speak for the customer (e.g. a courier's contact): their comments are not a response.
     customer_side: tuple[str, ...] = ()
+    # For people the config does not place in a zone (e.g. registered on first contact).
+    timezone: str = "UTC"
+    # Platforms whose every verified user belongs to the team (a Slack workspace). Elsewhere (Telegram,
+    # where anyone can find the bot) only people in the config, or people writing in one of the
+    # groups' chats, may use the desk.
+    open_platforms: tuple[str, ...] = ("slack", "console")
+
+    def team_chat(self, platform: str, chat_id: str) -> bool:
+        """Whether a chat is one of the groups' configured chats."""
+        return any(g.channels.get(platform) == chat_id for g in self.groups.values())
+
+    def is_configured(self, person_key: str) -> bool:
+        return any(p.key == person_key for p in self.people)
 
     def group_name(self, key: str) -> str:
         group = self.groups.get(key)

@@ -53,6 +53,7 @@ EN: dict[str, str] = {
     "err_same_status": "{ref} is already {status}.",
     "err_transition": "{ref} is {status}; from {status} it can go to: {allowed}.",
     "err_same_priority": "{ref} already has priority {priority}.",
+    "err_claimed_by": "{ref} is already taken by {assignee}. To take it over: /ticket assign {number} @me",
     "err_already_assigned": "{ref} is already assigned to {assignee}.",
     "err_not_watching": "You are not watching {ref}.",
     "err_already_watching": "You already watch {ref}.",
@@ -60,6 +61,8 @@ EN: dict[str, str] = {
     "err_too_long": "'{field}' is too long ({length} characters; at most {limit}).",
     "err_search_empty": "Search for what? e.g. /ticket search 12345 (an order number, a shop handle or words).",
     "err_unknown_command": "I don't understand '{verb}'. Type /ticket help for the commands.",
+    "err_not_member": ("You are not on this desk yet, so I can't show or change tickets. Ask an admin to add you "
+                       "under [people] in the config (your {platform} id is {user_id})."),
     "err_internal": "Something went wrong on our side and nothing was changed. Please try again in a minute.",
     # thread notices and direct messages
     "n_assigned": "{actor} assigned {ref} to {assignee}.",

@@ -73,7 +73,7 @@ def create_ticket(ctx: Ctx, cmd: CreateTicket) -> Reply:
         ctx.audit(ticket, "assigned", "assignee", "", assignee.display_name)
         ctx.audit(ticket, "status", "status", "new", "open")
     ctx.uow.flush()
-    ctx.uow.session.refresh(ticket)
+    ctx.uow.refresh(ticket)
     ctx.changed(ticket, "created")
     notify.card(ctx, ticket)
     ref = f"#{ticket.number}"

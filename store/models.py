@@ -253,6 +253,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Which dispatcher holds the lease: a process that outlived its lease must not send the row too.
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     result_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

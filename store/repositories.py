@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.sql.elements import ColumnElement
 
 from store.models import (
     ChatMessage,
@@ -20,6 +21,7 @@ from store.models import (
     ProcessedEvent,
     Ticket,
     TicketThread,
+    Watcher,
 )
 
 OPEN_STATUSES = ("new", "open", "waiting")
@@ -54,11 +56,24 @@ class TicketRepository:
         self.session.add(ticket)
         self.session.flush()
 
-    def get(self, ticket_id: int) -> Ticket | None:
+    def get(self, ticket_id: int, lock: bool = False) -> Ticket | None:
+        """A ticket by id; `lock` holds its row until commit (PostgreSQL; SQLite already serializes writers)."""
+        if lock:
+            return self._locked(Ticket.id == ticket_id)
         return self.session.get(Ticket, ticket_id)
 
-    def by_number(self, number: int) -> Ticket | None:
+    def by_number(self, number: int, lock: bool = False) -> Ticket | None:
+        """A ticket by its human number; `lock` as in get()."""
+        if lock:
+            return self._locked(Ticket.number == number)
         return self.session.execute(select(Ticket).where(Ticket.number == number)).scalar_one_or_none()
+
+    def _locked(self, condition: ColumnElement[bool]) -> Ticket | None:
+        # The ticket row alone: rows joined into a FOR UPDATE query keep the snapshot from before the
+        # wait for the lock, so people (assignee, reporter) load lazily once the lock is held.
+        stmt = (select(Ticket).where(condition).options(lazyload(Ticket.reporter), lazyload(Ticket.assignee))
+                .with_for_update().execution_options(populate_existing=True))
+        return self.session.execute(stmt).scalar_one_or_none()
 
     def search(self, query: str, limit: int = 20) -> Sequence[Ticket]:
         """Exact order number or shop handle first, then title/customer text, newest first."""
@@ -136,6 +151,21 @@ class PersonRepository:
         self.session.flush()
         return identity
 
+    def identities_of_user(self, platform: str, user_id: str) -> Sequence[Identity]:
+        """Every identity of a platform user id, in any workspace."""
+        stmt = select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+        return self.session.execute(stmt).scalars().all()
+
+    def merge(self, duplicate_id: int, person_id: int) -> None:
+        """Fold a person registered on first contact into the configured one: their work moves too."""
+        for column in (Ticket.reporter_id, Ticket.assignee_id):
+            self.session.execute(update(Ticket).where(column == duplicate_id).values({column: person_id}))
+        self.session.execute(update(Comment).where(Comment.author_id == duplicate_id).values(author_id=person_id))
+        already = select(Watcher.ticket_id).where(Watcher.person_id == person_id).scalar_subquery()
+        self.session.execute(delete(Watcher).where(Watcher.person_id == duplicate_id, Watcher.ticket_id.in_(already)))
+        self.session.execute(update(Watcher).where(Watcher.person_id == duplicate_id).values(person_id=person_id))
+        self.session.execute(update(Identity).where(Identity.person_id == duplicate_id).values(person_id=person_id))
+
     def identity(self, person_id: int, platform: str) -> Identity | None:
         stmt = select(Identity).where(Identity.person_id == person_id, Identity.platform == platform)
         return self.session.execute(stmt).scalars().first()
@@ -206,7 +236,7 @@ class OutboxRepository:
         )
         return self.session.execute(stmt).scalars().all()
 
-    def claim(self, ids: Iterable[int], now: datetime, lease_until: datetime) -> list[int]:
+    def claim(self, ids: Iterable[int], now: datetime, lease_until: datetime, owner: str) -> list[int]:
         """Take a lease on rows nobody else holds; returns the ids this caller won."""
         won: list[int] = []
         for row_id in ids:
@@ -217,11 +247,20 @@ class OutboxRepository:
                     OutboxMessage.status == "pending",
                     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                 )
-                .values(lease_until=lease_until)
+                .values(lease_until=lease_until, lease_owner=owner)
             )
             if result.rowcount:
                 won.append(row_id)
         return won
+
+    def renew(self, row_id: int, owner: str, lease_until: datetime) -> bool:
+        """Extend our lease just before sending; False if the row is no longer ours to send."""
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending", OutboxMessage.lease_owner == owner)
+            .values(lease_until=lease_until)
+        )
+        return bool(result.rowcount)
 
     def get(self, row_id: int) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, row_id)
@@ -260,7 +299,9 @@ class OutboxRepository:
     def release(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         if ids:
-            self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=None))
+            self.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=None, lease_owner=None)
+            )
 
     def by_status(self, status: str) -> Sequence[OutboxMessage]:
         return self.session.execute(

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import DuplicateDelivery
+from store.sla_repository import SlaRepository
 from store.repositories import (
     DedupRepository,
     FormRepository,
@@ -33,6 +34,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.dedup = DedupRepository(self.session)
         self.forms = FormRepository(self.session)
+        self.sla = SlaRepository(self.session)
         return self
 
     def __exit__(
@@ -51,6 +53,10 @@ class UnitOfWork:
 
     def add(self, obj: object) -> None:
         self.session.add(obj)
+
+    def refresh(self, obj: object) -> None:
+        """Reload an object's state (and relationships) from the database inside this transaction."""
+        self.session.refresh(obj)
 
     def commit(self) -> None:
         """Commit; a concurrent redelivery that won the dedup race surfaces as DuplicateDelivery."""

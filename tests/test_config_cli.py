@@ -31,6 +31,9 @@ def test_example_config_is_valid_and_documents_every_section(capsys):
     ('[groups.wh]\nname = "WH"\nmembers = ["ghost"]\n', "groups.wh.members: 'ghost' is not defined under [people]"),
     ('[[routing]]\ngroup = "service"\n', "routing.0: a routing rule needs category, product or keyword"),
     ('[desk\n', "not valid TOML"),
+    ('[desk]\ntimezone = "Asia/Shangai"\n', "desk.timezone: unknown time zone 'Asia/Shangai'"),
+    ('[desk]\ndatabase_url = "nosuchdb://x"\n', "desk.database_url: cannot use this URL"),
+    ('[slack]\nenabled = true\nbot_token = "xoxb-1"\nsigning_secret = ""\n', "slack.signing_secret is missing"),
     ('[telegram]\nenabled = true\nmode = "webhook"\nbot_token = "1:x"\n', "telegram.webhook_secret is missing"),
 ])
 def test_bad_config_gives_a_sentence_naming_the_key(tmp_path, capsys, toml, expected):

@@ -162,3 +162,33 @@ async def test_changes_before_the_first_card_is_posted_still_thread_under_it(sql
     assert card.text.startswith("⏳ #1001") and "high" in card.text.splitlines()[0]
     assert len(card.replies) == 2
     rt.engine.dispose()
+
+
+def test_a_dispatcher_that_outlived_its_lease_does_not_send_the_row_again(sqlite_url, clock):
+    from bot.outbox import OutboxStore
+
+    rt = make_runtime(sqlite_url, clock)
+    for i in range(3):
+        run(rt, "xiaomei", f"Case {i}")
+    slow = OutboxStore(rt.desk)  # process A: claims, then stalls (pacing, long 429 waits…)
+    fast = OutboxStore(rt.desk)  # process B
+    a_rows = [i for ids in slow.claim_due(set()).values() for i in ids]
+    assert fast.claim_due(set()) == {}  # A's lease holds
+    clock.advance(minutes=3)
+    b_rows = [i for ids in fast.claim_due(set()).values() for i in ids]
+    assert b_rows == a_rows
+    assert [slow.prepare(i) for i in a_rows] == [None] * len(a_rows)  # no longer A's to send
+    assert all(fast.prepare(i) for i in b_rows[:1])
+    rt.engine.dispose()
+
+
+def test_a_busy_chat_is_claimed_a_bounded_batch_at_a_time(sqlite_url, clock):
+    from bot.outbox import OutboxStore
+
+    rt = make_runtime(sqlite_url, clock)
+    run(rt, "xiaomei", "Case one")
+    for i in range(30):
+        run(rt, "xiaomei", f"comment 1001 note {i}")
+    store = OutboxStore(rt.desk, per_destination=20)
+    assert [len(ids) for ids in store.claim_due(set()).values()] == [20]
+    rt.engine.dispose()

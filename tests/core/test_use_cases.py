@@ -108,7 +108,11 @@ def test_assign_claim_and_their_notifications(desk):
     new = rows(desk)[before:]
     assert new == [("card", "console:after-sales", None), ("notice", "console:after-sales", "n_assigned"),
                    ("dm", new[2][1], "dm_assigned")]
-    assert msg(desk.run("a_jie", "claim 1001")) == "You took #1001."
+    assert msg(desk.run("a_jie", "claim 1001")) == (
+        "#1001 is already taken by Lao Wang. To take it over: /ticket assign 1001 @me")
+    assert msg(desk.run("a_jie", "assign 1001 @me")) == "#1001 is now assigned to A-Jie."
+    desk.run("xiaomei", "Second parcel lost")
+    assert msg(desk.run("a_jie", "claim 1002")) == "You took #1002."
     ticket, view = desk.ticket(1001)
     assert view.assignee.key == "a_jie" and ticket.status == "open"
     assert [(e.old, e.new) for e in view.events if e.action == "assigned"] == [("", "Lao Wang"), ("Lao Wang", "A-Jie")]
@@ -204,3 +208,46 @@ def test_customer_side_comments_are_not_a_first_response(sqlite_url, clock):
     desk.run("lao_wang", "comment 1001 tracing it now")
     assert desk.ticket(1001)[0].first_response_at == clock.now()
     rt.engine.dispose()
+
+
+def test_someone_who_used_the_bot_before_the_config_named_them_is_one_person(sqlite_url, clock):
+    from handlers.commands import Actor
+    from handlers.grammar import parse
+    from tests.support import make_runtime
+
+    before = make_runtime(sqlite_url, clock)
+    newbie = Actor("slack", "UNEW", workspace="T1", display_name="newbie")
+    before.execute(parse("Box arrived crushed", newbie))
+    before.execute(parse("claim 1001", newbie))
+    before.execute(parse("watch 1001", newbie))
+    before.engine.dispose()
+
+    after = make_runtime(sqlite_url, clock, people={"newbie": {"name": "Xiao Niu", "slack": "UNEW"}})
+    mine = after.execute(parse("mine", newbie))
+    assert [t.number for t in mine.tickets] == [1001]
+    assert mine.tickets[0].assignee.key == "newbie" and mine.tickets[0].reporter.name == "Xiao Niu"
+    with after.desk.uow() as uow:
+        ticket = uow.tickets.by_number(1001)
+        assert [w.person.key for w in ticket.watchers] == ["newbie"]
+        assert uow.people.by_key("slack:UNEW").identities == []
+    after.engine.dispose()
+
+
+def test_strangers_on_telegram_cannot_read_or_change_tickets(desk):
+    from handlers.commands import Actor, ChatRef
+    from handlers.grammar import parse
+
+    desk.run("xiaomei", 'Blue screen customer:"Zhang Wei" address:"88 Century Ave" category:hardware')
+    stranger = Actor("telegram", "666", display_name="Stranger")
+    for text in ("show 1001", "search Zhang", "status 1001 closed spam", "New ticket from nowhere"):
+        reply = desk.runtime.execute(parse(text, stranger, source=ChatRef("telegram", "666")))
+        assert not reply.ok and reply.ticket is None and not reply.tickets
+        assert msg(reply).startswith("You are not on this desk yet") and "telegram id is 666" in msg(reply)
+    ticket, view = desk.ticket(1001)
+    assert ticket.status == "open"
+    with desk.runtime.desk.uow() as uow:
+        assert uow.people.by_key("telegram:666") is None  # nothing written, not even the person
+    # People in the config, and anyone writing in a group's chat, may.
+    known = desk.runtime.execute(parse("show 1001", Actor("telegram", "1002"), source=ChatRef("telegram", "1002")))
+    in_group = desk.runtime.execute(parse("show 1001", stranger, source=ChatRef("telegram", "-100200")))
+    assert known.ok and in_group.ok

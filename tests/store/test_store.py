@@ -88,3 +88,30 @@ def test_config_people_are_synced_idempotently(db_url, clock):
         assert {i.platform for i in lao.identities} == {"console", "slack", "telegram"}
         assert uow.people.by_username("telegram", "LAOWANG_WH").key == "lao_wang"
     rt.engine.dispose()
+
+
+def test_two_people_claiming_at_once_only_one_wins(db_url, clock):
+    """On PostgreSQL the ticket row is locked for the command; on SQLite writers queue anyway."""
+    from handlers.grammar import parse
+
+    first = make_runtime(db_url, clock)
+    second = make_runtime(db_url, clock)  # a second bot process on the same database
+    for i in range(5):
+        first.execute(CreateTicket(Actor("console", "xiaomei"), title=f"Parcel lost {i}"))
+    for i in range(5):
+        barrier = threading.Barrier(2)
+
+        def claim(args, barrier=barrier, number=1001 + i):
+            rt, who = args
+            barrier.wait()
+            return rt.execute(parse(f"claim {number}", Actor("console", who)))
+
+        with ThreadPoolExecutor(2) as pool:
+            replies = list(pool.map(claim, [(first, "a_jie"), (second, "lao_wang")]))
+        assert sorted(r.ok for r in replies) == [False, True]
+        loser = next(r for r in replies if not r.ok)
+        assert loser.texts[0].key == "err_claimed_by"
+        with first.desk.uow() as uow:
+            assert len([e for e in uow.tickets.by_number(1001 + i).events if e.action == "assigned"]) == 1
+    first.engine.dispose()
+    second.engine.dispose()
