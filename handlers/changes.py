@@ -177,8 +177,9 @@ def set_fields(ctx: Ctx, cmd: SetFields) -> Reply:
         notify.card(ctx, ticket)
         notify.notice(ctx, ticket, "n_fields", {"actor": notify.display(ctx.person), "ref": _ref(ticket),
                                                 "fields": "; ".join(changes)})
-    return Reply(texts=(text("fields_updated", ref=_ref(ticket), fields="; ".join(changes) or "nothing changed"),),
-                 ticket=ctx.view(ticket))
+    summary = (text("fields_updated", ref=_ref(ticket), fields="; ".join(changes)) if changes
+               else text("fields_unchanged", ref=_ref(ticket)))
+    return Reply(texts=(summary,), ticket=ctx.view(ticket))
 
 
 @handles(Watch)

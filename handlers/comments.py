@@ -6,6 +6,7 @@ from handlers.changes import first_response
 from handlers.commands import AddComment, ChatRef, DeleteComment, EditComment
 from handlers.desk import Ctx, handles
 from handlers.replies import Reply, UsageError, text
+from handlers.texts import render
 from store.models import Attachment, Comment, Ticket
 
 MAX_COMMENT = 20000
@@ -55,7 +56,7 @@ def add_comment(ctx: Ctx, cmd: AddComment) -> Reply:
         ticket.attachments.append(Attachment(platform=f.platform, file_id=f.file_id, name=f.name,
                                              mime_type=f.mime_type, comment_id=comment.id,
                                              added_by_id=ctx.person.id, created_at=ctx.now))
-    files = f" (+{len(cmd.attachments)} file{'s' if len(cmd.attachments) > 1 else ''})" if cmd.attachments else ""
+    files = " " + render("files_suffix", {"count": len(cmd.attachments)}) if cmd.attachments else ""
     ctx.audit(ticket, "comment", detail=(body[:200] + files).strip())
     first_response(ctx, ticket)
     ctx.changed(ticket, "comment")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from handlers.clock import Clock
 from handlers.commands import Actor, Command
 from handlers.policy import DeskPolicy
-from handlers.replies import Reply, Text, UsageError, text
+from handlers.replies import Reply, UsageError, text
 from handlers.views import ClockView, TicketView, ticket_view
 from store.errors import DuplicateDelivery
 from store.models import AuditEvent, Identity, Person, Ticket
@@ -170,6 +170,3 @@ def execute(desk: Desk, cmd: Command) -> Reply:
         desk.on_commit()
     return reply
 
-
-def error_reply(t: Text) -> Reply:
-    return Reply(texts=(t,), ok=False)

@@ -6,8 +6,8 @@ from typing import Any
 
 EN: dict[str, str] = {
     # replies
-    "created": "Created {ref}: {title} (group: {group}{assignee_part}).",
-    "created_assignee_part": ", assigned to {assignee}",
+    "created": "Created {ref}: {title} (group: {group}).",
+    "created_assigned": "Created {ref}: {title} (group: {group}, assigned to {assignee}).",
     "assigned": "{ref} is now assigned to {assignee}.",
     "claimed": "You took {ref}.",
     "status_changed": "{ref} is now {status}.",
@@ -17,6 +17,8 @@ EN: dict[str, str] = {
     "watching": "You are watching {ref}.",
     "unwatched": "You no longer watch {ref}.",
     "fields_updated": "{ref} updated: {fields}.",
+    "fields_unchanged": "{ref} already had those values; nothing changed.",
+    "files_suffix": "(+{count} file(s))",
     "search_results": "{count} ticket(s) match '{query}':",
     "search_none": "No ticket matches '{query}'.",
     "mine": "Your open tickets ({count}):",

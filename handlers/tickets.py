@@ -80,12 +80,10 @@ def create_ticket(ctx: Ctx, cmd: CreateTicket) -> Reply:
     if assignee:
         notify.dm(ctx, assignee, ticket, "dm_assigned", {"actor": notify.display(ctx.person), "ref": ref,
                                                           "title": ticket.title})
-    assignee_part = f", assigned to {assignee.display_name}" if assignee else ""
-    return Reply(
-        texts=(text("created", ref=ref, title=ticket.title, group=policy.group_name(group),
-                    assignee_part=assignee_part),),
-        ticket=ctx.view(ticket),
-    )
+    created = (text("created_assigned", ref=ref, title=ticket.title, group=policy.group_name(group),
+                    assignee=assignee.display_name) if assignee
+               else text("created", ref=ref, title=ticket.title, group=policy.group_name(group)))
+    return Reply(texts=(created,), ticket=ctx.view(ticket))
 
 
 @handles(ShowTicket)

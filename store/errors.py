@@ -4,6 +4,3 @@
 class DuplicateDelivery(Exception):
     """The same platform delivery was already handled (a UNIQUE dedup key hit)."""
 
-
-class StoreUnavailable(Exception):
-    """The database could not be reached or migrated."""
