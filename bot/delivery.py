@@ -33,6 +33,8 @@ class Delivered:
     message_id: str | None = None
     chat_id: str | None = None
     topic_id: str | None = None
+    # kind "card": the card was gone (deleted in the chat) and was posted anew; this message replaces it.
+    replaced: bool = False
 
 
 class RetryLater(Exception):

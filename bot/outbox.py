@@ -125,10 +125,14 @@ class OutboxStore:
             row.attempts += 1
             if row.ticket_id and result.message_id and item.kind in ("card", "notice", "post"):
                 chat = result.chat_id or item.chat_id
-                if item.kind == "card" and uow.threads.get(row.ticket_id, row.platform, chat) is None:
+                thread = uow.threads.get(row.ticket_id, row.platform, chat) if item.kind == "card" else None
+                if item.kind == "card" and thread is None:
                     uow.threads.add(TicketThread(ticket_id=row.ticket_id, platform=row.platform, chat_id=chat,
                                                  card_message_id=result.message_id, topic_id=result.topic_id,
                                                  created_at=now))
+                elif thread is not None and result.replaced:
+                    # The old card was deleted: refreshes edit the new one, notices reply under it.
+                    thread.card_message_id, thread.topic_id = result.message_id, result.topic_id
                 uow.threads.link_message(row.ticket_id, row.platform, chat, result.message_id, item.kind)
             uow.commit()
 

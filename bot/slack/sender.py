@@ -24,6 +24,7 @@ CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"
                             "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
                             "restricted_action_non_threadable_channel", "team_access_not_granted",
                             "ekm_access_denied"})
+CARD_GONE = frozenset({"message_not_found", "cant_update_message"})
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited"})
 
@@ -95,8 +96,15 @@ class SlackSender:
         assert item.ticket is not None
         message = render.card_message(item.ticket)
         if item.card_message_id:
-            resp = await self.client.chat_update(channel=item.chat_id, ts=item.card_message_id, **message)
-            return Delivered(message_id=item.card_message_id, chat_id=resp.get("channel") or item.chat_id)
+            try:
+                resp = await self.client.chat_update(channel=item.chat_id, ts=item.card_message_id, **message)
+                return Delivered(message_id=item.card_message_id, chat_id=resp.get("channel") or item.chat_id)
+            except SlackApiError as exc:
+                if exc.response.get("error") not in CARD_GONE:
+                    raise
+                # Someone deleted the card: post it anew; the thread now hangs under the new one.
+                resp = await self._post(channel=item.chat_id, **message)
+                return Delivered(message_id=resp["ts"], chat_id=resp.get("channel") or item.chat_id, replaced=True)
         resp = await self._post(channel=item.chat_id, **message)
         return Delivered(message_id=resp["ts"], chat_id=resp.get("channel") or item.chat_id)
 

@@ -5,7 +5,6 @@ bootstrap builds it with `TelegramAdapter(runtime)`; its `sender` delivers the o
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import hmac
 import logging
@@ -26,7 +25,7 @@ from bot.telegram.form import FormSpec
 from bot.telegram.inbound import Inbound
 from bot.telegram.pacing import Pacer
 from bot.telegram.sender import TelegramSender
-from bot.telegram.storage import CardLocation, TelegramStore
+from bot.telegram.storage import TelegramStore
 from bot.telegram.wording import plain
 from handlers.tickets import LIMITS
 
@@ -77,7 +76,7 @@ class TelegramAdapter:
         fallback = {key: g.channels["telegram"] for key, g in runtime.config.groups.items()
                     if g.channels.get("telegram")}
         self.sender = TelegramSender(self.bot, self.pacer, outbox.telegram_interval, use_topics=cfg.use_topics,
-                                     time_scale=time_scale, locate=self._locate, fallback_chats=fallback)
+                                     time_scale=time_scale, fallback_chats=fallback)
         desk = runtime.config.desk
         spec = FormSpec(categories=tuple(desk.categories), products=tuple(desk.products), limits=LIMITS)
         self.inbound = Inbound(runtime, self.sender, self.store, spec)
@@ -133,9 +132,6 @@ class TelegramAdapter:
             return web.Response(status=400, text="not an update")
         await self.application.update_queue.put(update)
         return web.Response(text="ok")
-
-    async def _locate(self, number: int, prefer_chat: str) -> tuple[CardLocation | None, bool]:
-        return await asyncio.to_thread(self.store.card_location, number, prefer_chat)
 
     def _redact_logs(self) -> None:
         """HTTP clients log request URLs, and a Bot API URL holds the token: mask it at the source

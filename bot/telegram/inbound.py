@@ -2,6 +2,9 @@
 
 Each handler translates (bot/telegram/translate.py), runs the core off the event loop (runtime.submit)
 and answers in the same chat. Form state goes to the database between every two messages.
+Group chatter is none of our business: a reply, topic message or edit reaches the core only when a
+read-only look-up first finds that it belongs to a ticket (the core would register its author and
+remember its dedup keys even to answer `ignored`).
 """
 from __future__ import annotations
 
@@ -11,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.telegram import form, render, translate
 from bot.telegram.sender import TelegramSender
 from bot.telegram.storage import TelegramStore
 from bot.telegram.wording import plain, say
-from handlers.commands import ChatRef, Command, CreateTicket, Help
+from handlers.commands import AddComment, ChatRef, Command, CreateTicket, EditComment
 from handlers.replies import Reply, Text, UsageError
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ class Inbound:
         self.sender = sender
         self.store = store
         self.spec = spec
-        self.last_update_id = 0
 
     def register(self, app: Application) -> None:
         """Text commands, then other new messages, edits and button presses."""
@@ -46,7 +46,6 @@ class Inbound:
         app.add_handler(MessageHandler(new & ~filters.COMMAND, self.on_message))
         app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edit))
         app.add_handler(CallbackQueryHandler(self.on_callback))
-        app.add_handler(TypeHandler(Update, self.on_done), group=1)  # runs after the handler above
         app.add_error_handler(self.on_error)
 
     # ------------------------------------------------------------------ handlers
@@ -71,7 +70,7 @@ class Inbound:
             await self._form_answer(update, msg, state)
             return
         cmd = translate.comment_for(msg, update.update_id)
-        if cmd is not None:
+        if cmd is not None and await self._in_ticket_thread(cmd):
             reply = await self._submit(cmd)
             if not reply.ignored:
                 if not reply.ok:
@@ -83,8 +82,8 @@ class Inbound:
     async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.edited_message
         cmd = translate.edit_for(msg, update.update_id) if msg else None
-        if cmd is not None:
-            await self._submit(cmd)  # an edit of something that is no comment is ignored by the core
+        if cmd is not None and await self._edits_a_comment(cmd):
+            await self._submit(cmd)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -100,10 +99,6 @@ class Inbound:
             return  # the first delivery answered it
         text = "\n".join(plain(t.key, **t.params) for t in reply.texts)
         await self._callback_answer(query.id, text, alert=not reply.ok)
-
-    async def on_done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update ends here, handled or not: `last_update_id` tells how far processing got."""
-        self.last_update_id = max(self.last_update_id, update.update_id)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: handling update %s failed", getattr(update, "update_id", "?"), exc_info=context.error)
@@ -121,8 +116,8 @@ class Inbound:
         elif isinstance(action, translate.CancelForm):
             await self._form_cancel(msg)
         elif isinstance(action, translate.Greet) and msg.from_user:
-            # Through the core once, so someone the config does not name yet becomes a known person.
-            await self._submit(Help(translate.actor_of(msg.from_user)))
+            # Nothing to record: opening the bot only lets it message them (people come from the
+            # config, or from writing on a ticket in a group's chat). Their id is for the config.
             await self._answer(msg, say("tg_start", {"name": msg.from_user.first_name, "id": msg.from_user.id}))
         elif isinstance(action, translate.ChatInfo):
             await self._answer(msg, say("tg_chat_id", {"chat": msg.chat.id, "title": msg.chat.title or ""})
@@ -131,6 +126,20 @@ class Inbound:
             reply = await self._submit(action)
             if not (reply.duplicate or reply.ignored):
                 await self._answer(msg, render.reply_html(reply))
+
+    async def _in_ticket_thread(self, cmd: AddComment) -> bool:
+        """Whether a reply or topic message belongs to a ticket (read-only, off the event loop)."""
+        src = cmd.source
+        if src is None or not src.thread_id:
+            return False
+        return await asyncio.to_thread(self.store.is_ticket_thread, src.chat_id, src.thread_id)
+
+    async def _edits_a_comment(self, cmd: EditComment) -> bool:
+        """Whether an edited message is a ticket's comment (read-only, off the event loop)."""
+        src = cmd.source
+        if src is None or not src.message_id:
+            return False
+        return await asyncio.to_thread(self.store.is_comment, src.chat_id, src.message_id)
 
     async def _submit(self, cmd: Command) -> Reply:
         try:

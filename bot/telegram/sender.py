@@ -1,12 +1,13 @@
 """Delivers outbox items to Telegram (cards, notices, posts, DMs, edits) and maps Bot API errors to
-what the dispatcher understands: RetryLater, TransientError, PermanentError."""
+what the dispatcher understands: RetryLater, TransientError, PermanentError.
+
+A card someone deleted is posted anew (`Delivered.replaced`), so it is not parked on every refresh."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,6 @@ from bot.delivery import Delivered, Delivery, PermanentError, RetryLater, Transi
 from bot.outbox import INLINE_WAIT_MAX
 from bot.telegram import render
 from bot.telegram.pacing import Pacer
-from bot.telegram.storage import CardLocation
 from bot.telegram.wording import compose, say
 
 log = logging.getLogger("afterdesk.telegram")
@@ -26,11 +26,8 @@ log = logging.getLogger("afterdesk.telegram")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 FORUM_CACHE_SECONDS = 300.0
 READY_TIMEOUT = 10.0
-# A DM that must become a mention waits (up to CARD_WAITS times) for the card it will reply to.
-CARD_WAITS = 20
-CARD_WAIT_SECONDS = 0.5
-# Where a ticket's card is (and whether it is still being posted), for mentioning someone.
-Locate = Callable[[int, str], Awaitable[tuple[CardLocation | None, bool]]]
+# What editMessageText answers when the card is no longer there to edit: post it anew.
+CARD_GONE = ("message to edit not found", "message can't be edited")
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -44,30 +41,32 @@ def not_modified(exc: BadRequest) -> bool:
     return "message is not modified" in exc.message.lower()
 
 
+def card_gone(exc: BadRequest) -> bool:
+    """The card was deleted (or is otherwise beyond editing): a refresh must post it again."""
+    return any(reason in exc.message.lower() for reason in CARD_GONE)
+
+
 class TelegramSender:
     """The outbox's Telegram sender; also sends the adapter's immediate answers, through the same pacer."""
 
     platform = "telegram"
 
     def __init__(self, bot: Bot, pacer: Pacer, min_interval: float, *, use_topics: bool = True,
-                 time_scale: float = 1.0, locate: Locate | None = None,
-                 fallback_chats: dict[str, str] | None = None) -> None:
+                 time_scale: float = 1.0, fallback_chats: dict[str, str] | None = None) -> None:
         self.bot = bot
         self.pacer = pacer
         self.min_interval = min_interval
         self.use_topics = use_topics
         self.time_scale = time_scale
-        self.locate = locate
-        # group key → Telegram chat: where to mention someone we cannot DM
+        # group key → Telegram chat: where to mention someone we cannot DM when the ticket has no card here
         self.fallback_chats = fallback_chats or {}
         self.ready = asyncio.Event()
         self.closed = False
         self._forums: dict[str, tuple[float, bool]] = {}
         # Topics created for a card not yet posted: a retried post reuses its topic.
         self._topics: dict[tuple[str, int], int] = {}
-        # DM rows whose user cannot be messaged privately (→ a mention), and their waits for the card.
+        # DM rows whose user cannot be messaged privately: a retry goes straight to the mention.
         self._no_dm: dict[int, str] = {}
-        self._card_waits: dict[int, int] = {}
 
     # ------------------------------------------------------------------ the outbox
 
@@ -119,14 +118,39 @@ class TelegramSender:
         if view is None:
             raise PermanentError("the ticket of this card no longer exists")
         text, markup = render.card_html(view), render.keyboard(view)
-        if item.card_message_id:
+        if not item.card_message_id:
+            msg, topic = await self._post_card(item, text, markup)
+            return Delivered(message_id=str(msg.message_id), chat_id=item.chat_id, topic_id=topic)
+        try:
             await self._edit(item.chat_id, item.card_message_id, text, markup)
             return Delivered(message_id=item.card_message_id, chat_id=item.chat_id, topic_id=item.topic_id)
-        topic = await self._topic_for(item.chat_id, view.number, f"{view.ref} {view.title}")
-        msg = await self._send(item.chat_id, text, markup=markup, thread=str(topic) if topic else None)
+        except BadRequest as exc:
+            if not card_gone(exc):
+                raise
+            log.warning("telegram: the card of #%s in chat %s is gone (%s); posting it anew",
+                        view.number, item.chat_id, exc.message)
+        msg, topic = await self._post_card(item, text, markup, topic=item.topic_id)
+        # The new card takes the old one's place: later refreshes edit it, notices reply to it.
+        return Delivered(message_id=str(msg.message_id), chat_id=item.chat_id, topic_id=topic, replaced=True)
+
+    async def _post_card(self, item: Delivery, text: str, markup: InlineKeyboardMarkup,
+                         topic: str | None = None) -> tuple[Message, str | None]:
+        """Post a card: in its own forum topic where possible (the old one, when it is posted again)."""
+        view = item.ticket
+        assert view is not None
+        if topic is not None:
+            try:
+                return await self._send(item.chat_id, text, markup=markup, thread=topic), topic
+            except BadRequest as exc:
+                if "thread not found" not in exc.message.lower():
+                    raise
+                log.info("telegram: the topic of #%s in chat %s is gone too; opening a new one",
+                         view.number, item.chat_id)
+        made = await self._topic_for(item.chat_id, view.number, f"{view.ref} {view.title}")
+        topic = str(made) if made else None
+        msg = await self._send(item.chat_id, text, markup=markup, thread=topic)
         self._topics.pop((item.chat_id, view.number), None)
-        return Delivered(message_id=str(msg.message_id), chat_id=item.chat_id,
-                         topic_id=str(topic) if topic else None)
+        return msg, topic
 
     async def _dm(self, item: Delivery) -> Delivered:
         assert item.text is not None
@@ -145,38 +169,33 @@ class TelegramSender:
             self._no_dm[item.row_id] = reason
         try:
             return await self._mention_instead(item, reason)
-        except (RetryLater, RetryAfter):
+        except RetryAfter:
             raise  # try the mention again soon
         except Exception:
             self._no_dm.pop(item.row_id, None)
-            self._card_waits.pop(item.row_id, None)
             raise
 
     async def _mention_instead(self, item: Delivery, reason: str) -> Delivered:
-        """No private message possible: mention the person under the ticket's card in its group."""
+        """No private message possible: mention the person under the ticket's card (the dispatcher
+        hands a DM over only once that card is posted), or else in the ticket's group chat."""
         view = item.ticket
-        group_chat = self.fallback_chats.get(view.group, "") if view else ""
-        where, card_pending = await self.locate(view.number, group_chat) if (view and self.locate) else (None, False)
-        if where is None and card_pending and self._card_waits.get(item.row_id, 0) < CARD_WAITS:
-            # The card is on its way (another outbox worker): mention them under it in a moment.
-            self._card_waits[item.row_id] = self._card_waits.get(item.row_id, 0) + 1
-            raise RetryLater(CARD_WAIT_SECONDS * self.time_scale)
-        if where is None and not group_chat:
+        if item.card_chat_id:
+            chat, reply_to, topic = item.card_chat_id, item.card_message_id, item.topic_id
+        else:  # the ticket has no card on Telegram (e.g. it could not be posted)
+            chat, reply_to, topic = (self.fallback_chats.get(view.group, "") if view else ""), None, None
+        if not chat:
             raise PermanentError(f"cannot DM user {item.user_id}: {reason}", hint="")
-        chat = where.chat_id if where else group_chat
         people = [p for p in (view.assignee, view.reporter) if p] if view else []
         name = next((p.name for p in people if p.ids.get("telegram") == item.user_id), "") or "👤"
         body = compose("tg_dm_fallback", {"mention": render.mention(name, item.user_id),
                                           "message": render.text_html(item.text, view.number if view else None, 3500)})
         body += "\n" + say("tg_dm_fallback_hint", {"bot": self.bot.username})
         try:
-            msg = await self._send(chat, body, reply_to=where.card_message_id if where else None,
-                                   thread=where.topic_id if where else None)
+            msg = await self._send(chat, body, reply_to=reply_to, thread=topic)
         except (Forbidden, BadRequest) as exc:
             raise PermanentError(f"cannot DM user {item.user_id} ({reason}) nor mention them in {chat} "
                                  f"({exc.message})", hint="") from None
         self._no_dm.pop(item.row_id, None)
-        self._card_waits.pop(item.row_id, None)
         log.warning("telegram: cannot DM user %s (%s); mentioned them in chat %s instead", item.user_id, reason, chat)
         return Delivered(message_id=str(msg.message_id), chat_id=chat)
 

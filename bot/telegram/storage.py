@@ -1,31 +1,21 @@
-"""The little the Telegram adapter keeps in the database itself: guided-form sessions, and where a
-ticket's card sits (for mentioning someone there when a private message is impossible).
+"""What the Telegram adapter reads and keeps in the database itself: guided-form sessions, and the
+read-only look-ups that tell a ticket's conversation from group chatter before anything is recorded.
 
 Synchronous, one short transaction per call; the adapter calls these with asyncio.to_thread.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from handlers.clock import Clock
-from store.models import FormSession, OutboxMessage
+from store.models import FormSession
 from store.uow import UnitOfWork
 
 PLATFORM = "telegram"
 # A form nobody touched for this long is forgotten (the next plain reply is not taken as an answer).
 FORM_TTL = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class CardLocation:
-    chat_id: str
-    card_message_id: str
-    topic_id: str | None
 
 
 class TelegramStore:
@@ -63,23 +53,14 @@ class TelegramStore:
                 uow.forms.delete(row)
                 uow.commit()
 
-    def card_location(self, number: int, prefer_chat: str = "") -> tuple[CardLocation | None, bool]:
-        """Where the ticket's Telegram card is (its group's chat first), and whether a first card for
-        `prefer_chat` is still waiting in the outbox (so it is worth waiting a moment for it)."""
+    def is_ticket_thread(self, chat_id: str, thread_id: str) -> bool:
+        """Whether a replied-to message or a forum topic is one of a ticket's (the core's own look-up)."""
         with self.uow() as uow:
-            ticket = uow.tickets.by_number(number)
-            if ticket is None:
-                return None, False
-            threads = [t for t in uow.threads.for_ticket(ticket.id) if t.platform == PLATFORM]
-            threads.sort(key=lambda t: t.chat_id != prefer_chat)
-            if threads and (threads[0].chat_id == prefer_chat or not prefer_chat):
-                t = threads[0]
-                return CardLocation(t.chat_id, t.card_message_id, t.topic_id), False
-            pending = bool(prefer_chat) and uow.session.execute(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.ticket_id == ticket.id, OutboxMessage.kind == "card",
-                    OutboxMessage.destination == f"{PLATFORM}:{prefer_chat}", OutboxMessage.status == "pending",
-                ).limit(1)
-            ).first() is not None
-            t = threads[0] if threads else None
-            return (CardLocation(t.chat_id, t.card_message_id, t.topic_id) if t else None), pending
+            threads = uow.threads
+            return (threads.ticket_for_message(PLATFORM, chat_id, thread_id)
+                    or threads.ticket_for_topic(PLATFORM, chat_id, thread_id)) is not None
+
+    def is_comment(self, chat_id: str, message_id: str) -> bool:
+        """Whether a message was recorded as a ticket's comment (so an edit of it matters)."""
+        with self.uow() as uow:
+            return uow.tickets.comment_by_source(PLATFORM, chat_id, message_id) is not None

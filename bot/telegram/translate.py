@@ -117,8 +117,8 @@ def command_for(name: str, rest: str, message: Message, update_id: int) -> Actio
 
 
 def comment_for(message: Message, update_id: int) -> AddComment | None:
-    """A reply to a ticket's message, or any message in a ticket's forum topic → a comment (the core
-    decides whether it belongs to a ticket; if not, it answers `ignored`)."""
+    """A reply, or a message in a forum topic → a comment, if the thread is a ticket's (the adapter
+    looks that up before it runs the command: the thread id is the replied-to message or the topic)."""
     if message.from_user is None or message.from_user.is_bot:
         return None
     topic = topic_of(message)
@@ -136,7 +136,7 @@ def comment_for(message: Message, update_id: int) -> AddComment | None:
 
 
 def edit_for(message: Message, update_id: int) -> EditComment | None:
-    """An edited message → its comment gets the new text (ignored by the core if it is no comment)."""
+    """An edited message → its comment gets the new text (sent only for a message that is a comment)."""
     if message.from_user is None or not body_of(message).strip():
         return None
     return EditComment(actor_of(message.from_user), body=body_of(message),

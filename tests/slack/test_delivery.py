@@ -120,3 +120,21 @@ def test_errors_map_to_what_the_dispatcher_does() -> None:
         err = _error(200, other)
         assert isinstance(err, PermanentError) and err.hint == ""
     assert retry_after({}) == 1.0 and retry_after({"retry-after": "2"}) == 2.0
+
+
+@pytest.mark.asyncio
+async def test_a_deleted_card_is_posted_anew_and_its_thread_continues_there(slack: SlackDriver) -> None:
+    await slack.slash("UXIAOMEI", "Fan noise category:hardware")
+    await slack.deliver()
+    [old] = slack.cards("CWAREHOUSE")
+    slack.fake.fail_next("chat.update", "message_not_found")  # someone deleted the card in Slack
+    await slack.slash("ULAOWANG", "priority 1001 urgent")
+    await slack.deliver()
+    new = slack.cards("CWAREHOUSE")[-1]
+    assert new["ts"] != old["ts"] and "🔴 urgent" in new["blocks"][0]["text"]["text"]
+    assert [m["text"] for m in slack.fake.thread("CWAREHOUSE", new["ts"])] == [
+        "Lao Wang changed #1001 priority from normal to urgent."]
+    await slack.slash("ULAOWANG", "status 1001 waiting")
+    await slack.deliver()
+    assert slack.cards("CWAREHOUSE")[-1]["ts"] == new["ts"] and "WAITING" in str(slack.fake.message("CWAREHOUSE", new["ts"]))
+    assert parked(slack) == []

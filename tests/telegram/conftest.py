@@ -25,6 +25,9 @@ USERS = {"xiaomei": (1001, "Xiaomei", "xiaomei_cs"), "lao_wang": (1002, "Lao Wan
          "a_jie": (1003, "A-Jie", "ajie_tech"), "boss": (1004, "Manager Chen", "chen_mgr")}
 # The fake's limits run 100x faster; the adapter is told so (retry_after and pacing windows scale).
 TIME_SCALE = 0.01
+# Someone who only ever writes "ping" to the bot privately: its answer tells that the bot is done with
+# every update before it (python-telegram-bot handles updates one at a time, in order).
+PROBE = 4242
 
 
 def uid(who: str) -> int:
@@ -103,8 +106,16 @@ class TelegramDesk:
         return True
 
     async def processed(self, update: dict[str, Any]) -> None:
-        await self.fake.async_wait_for(lambda: self.adapter.inbound.last_update_id >= update["update_id"],
-                                       message=f"update {update['update_id']} processed")
+        """Wait until the bot has handled `update` (polling): a later ping is answered only after it.
+        (A fault scripted for every sendMessage can hit that answer: give such faults a chat_id.)"""
+        await self.answered(self.fake.user_sends(PROBE, PROBE, "ping"), f"update {update['update_id']} processed")
+
+    async def answered(self, ping: dict[str, Any], what: str = "") -> None:
+        """Wait for the bot's answer to a ping from the probe (an update it handles after the ones before)."""
+        message_id = ping["message"]["message_id"]
+        await self.fake.async_wait_for(lambda: any(m["reply_to_message_id"] == message_id
+                                                   for m in self.fake.bot_messages(PROBE)),
+                                       message=what or f"ping {message_id} answered")
 
     async def send(self, chat: int, who: str, text: str | None = None, **kw: Any) -> dict[str, Any]:
         """`who` posts in `chat`; returns the update once the bot has handled it."""
@@ -136,7 +147,14 @@ class TelegramDesk:
         return [m["plain_text"] or m["plain_caption"] or "" for m in self.fake.bot_messages(chat, thread)]
 
     def last_text(self, chat: int) -> str:
+        """The bot's latest message in a chat (settle first if notifications may still land there)."""
         return self.bot_texts(chat)[-1]
+
+    def answer_to(self, chat: int, message_id: int) -> str:
+        """The bot's (latest) answer to a message: what it replied to that message, whatever the outbox sent."""
+        answers = [m["plain_text"] or "" for m in self.fake.bot_messages(chat) if m["reply_to_message_id"] == message_id]
+        assert answers, f"no answer to message {message_id} in {chat}\n{self.fake.summary()}"
+        return answers[-1]
 
     def ticket(self, number: int) -> TicketView:
         with self.rt.desk.uow() as uow:

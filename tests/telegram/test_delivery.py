@@ -1,6 +1,7 @@
 """Notifications to Telegram: pacing and 429s, kicked bots and blocked users, forum topics, limits."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 FAST = 0.005  # Telegram's clock, 200x faster
 GROUP_LIMIT = 8  # a stricter group limit than Telegram's 20/min, so a burst must hit it
 A_JIE = Actor("telegram", "1003", display_name="A-Jie")
+LAO_WANG = Actor("telegram", "1002", display_name="Lao Wang")
 
 
 async def run(tg: TelegramDesk, text: str, who: Actor = A_JIE) -> None:
@@ -166,8 +168,9 @@ async def test_long_texts_are_cut_with_a_pointer(tg, fake):
     assert notice.endswith("\n… /ticket show 1001")
     for i in range(12):
         await tg.rt.submit(AddComment(A_JIE, number=1001, body=f"{i:02d} " + "long findings " * 100))
-    await tg.send(WAREHOUSE, "lao_wang", "/ticket show 1001")
-    shown = tg.last_text(WAREHOUSE)
+    await tg.settle()  # (their notices land in the same chat)
+    asked = await tg.send(WAREHOUSE, "lao_wang", "/ticket show 1001")
+    shown = tg.answer_to(WAREHOUSE, asked["message"]["message_id"])
     assert len(shown) <= 4096 and shown.startswith("🔧 #1001 Fan rattles")
     assert "earlier comment(s) not shown" in shown and "11 long findings" in shown
 
@@ -200,3 +203,50 @@ async def test_sender_maps_bot_api_errors(tg, fake):
     await sender.deliver(edit)
     await sender.deliver(edit)  # twice: not modified, still fine
     assert fake.message(WAREHOUSE, int(sent.message_id))["plain_text"] == "A <b> took #1001."
+
+
+@pytest.mark.asyncio
+async def test_a_deleted_card_is_posted_anew_and_then_edited_in_place(tg, fake):
+    await run(tg, "Fan rattles category:hardware")
+    await tg.settle()
+    old = tg.card(WAREHOUSE, 1001)
+    await tg.adapter.bot.delete_message(WAREHOUSE, old["message_id"])  # someone cleaned up the group
+    await run(tg, "priority 1001 urgent", who=LAO_WANG)
+    await tg.settle()
+    card = tg.card(WAREHOUSE, 1001)
+    assert card["message_id"] != old["message_id"] and "urgent" in card["plain_text"]
+    assert tg.outbox("parked") == []
+    # the new card is the ticket's card now: the next change edits it in place, its notice replies to it
+    await run(tg, "status 1001 waiting Fan on order", who=LAO_WANG)
+    await tg.settle()
+    again = tg.card(WAREHOUSE, 1001)
+    assert again["message_id"] == card["message_id"] and "WAITING" in again["plain_text"] and again["edit_date"]
+    notices = [m["plain_text"] for m in fake.replies_to(WAREHOUSE, card["message_id"])
+               if m["plain_text"].startswith("Lao Wang ")]
+    assert notices == ["Lao Wang changed #1001 priority from normal to urgent.",
+                       "Lao Wang set #1001 to waiting: Fan on order"]
+    assert tg.outbox("parked") == []
+    # and a reply to it is a comment
+    await tg.send(WAREHOUSE, "a_jie", "Fan arrives Monday", reply_to=card["message_id"])
+    assert [(c.author, c.body) for c in tg.ticket(1001).comments][-1] == ("A-Jie", "Fan arrives Monday")
+
+
+@pytest.mark.asyncio
+async def test_sender_posts_a_card_anew_when_it_cannot_be_edited(tg, fake):
+    await run(tg, "Fan rattles category:hardware")
+    await tg.settle()
+    sender, view = tg.adapter.sender, tg.ticket(1001)
+    chatter = fake.user_sends(WAREHOUSE, uid("lao_wang"), "/ticket show 1001")["message"]["message_id"]
+    # "message can't be edited" (not the bot's message): a new card, which replaces the old one
+    card = Delivery(row_id=910, kind="card", platform="telegram", chat_id=str(WAREHOUSE), ticket=view,
+                    card_message_id=str(chatter))
+    posted = await sender.deliver(card)
+    assert posted.replaced and posted.message_id != str(chatter)
+    assert fake.message(WAREHOUSE, int(posted.message_id))["plain_text"].startswith("🔧 #1001 Fan rattles")
+    # the card's forum topic is gone too ("message thread not found"): posted where a card would go
+    gone = dataclasses.replace(card, row_id=911, card_message_id="99999", topic_id="777")
+    posted = await sender.deliver(gone)
+    assert posted.replaced and posted.topic_id is None
+    # other refusals of an edit still park the row
+    with pytest.raises(PermanentError):
+        await sender.deliver(dataclasses.replace(card, row_id=912, card_message_id="1", chat_id="-100999"))

@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from store.models import Person, ProcessedEvent
 from tests.telegram.conftest import SERVICE, WAREHOUSE, TelegramDesk, uid
 
 CREATE = ('/ticket New gaming PC blue-screens order:TB20261111-8841 customer:"Zhang Wei" '
@@ -94,17 +95,74 @@ async def test_replies_to_the_card_are_comments_with_files_and_edits(tg, fake):
     # a reply to a notice of the ticket counts too; a plain message (not to the bot) is not delivered at all
     await tg.send(WAREHOUSE, "lao_wang", "/ticket priority 1001 urgent")
     await tg.settle()
-    notice = fake.bot_messages(WAREHOUSE)[-1]
+    notice = [m for m in fake.replies_to(WAREHOUSE, card["message_id"]) if m["from"]["id"] == fake.bot_id][-1]
     assert notice["plain_text"] == "Lao Wang changed #1001 priority from high to urgent."
     assert notice["reply_to_message_id"] == card["message_id"]
     await tg.send(WAREHOUSE, "a_jie", "On it", reply_to=notice["message_id"])
     assert tg.ticket(1001).comments[-1].body == "On it"
     # a reply to a bot message that is no ticket's (an answer to /mine) stays silent
-    await tg.send(WAREHOUSE, "boss", "/mine")
+    mine = await tg.send(WAREHOUSE, "boss", "/mine")
+    answer = next(m for m in fake.bot_messages(WAREHOUSE) if m["reply_to_message_id"] == mine["message"]["message_id"])
     before = len(fake.bot_messages(WAREHOUSE))
-    await tg.send(WAREHOUSE, "boss", "thanks", reply_to=fake.bot_messages(WAREHOUSE)[-1]["message_id"])
+    await tg.send(WAREHOUSE, "boss", "thanks", reply_to=answer["message_id"])
     assert len(fake.bot_messages(WAREHOUSE)) == before
     assert tg.ticket(1001).comments[-1].body == "On it"
+
+
+def trace(tg: TelegramDesk) -> tuple[int, int]:
+    """What handling a message can leave behind: people registered, delivery keys remembered."""
+    with tg.rt.desk.uow() as uow:
+        return uow.session.query(Person).count(), uow.session.query(ProcessedEvent).count()
+
+
+@pytest.mark.asyncio
+async def test_group_chatter_leaves_no_trace_and_replies_to_the_card_stay_comments(fake, db_file, clock):
+    # The bot is admin in both groups, so Telegram hands it every message; the warehouse is a forum.
+    fake.add_chat(SERVICE, "supergroup", "After-sales", bot_admin=True)
+    fake.add_chat(WAREHOUSE, "supergroup", "Warehouse", is_forum=True, bot_admin=True)
+    fake.add_user(2001, "Courier Liu", "liu_courier")  # in no config: first contact would register him
+    tg = await TelegramDesk(fake, db_file, clock).start()
+
+    async def courier(chat: int, text: str, **kw) -> dict:
+        update = fake.user_sends(chat, 2001, text, **kw)
+        await tg.processed(update)
+        return update["message"]
+
+    async def edit(chat: int, message_id: int, text: str) -> None:
+        await tg.processed(fake.user_edits(chat, message_id, text))
+
+    try:
+        await tg.send(SERVICE, "xiaomei", "/ticket Courier lost the parcel order:TB-77")  # its card: here
+        await tg.send(SERVICE, "xiaomei", "/ticket Fan rattles category:hardware")  # its card: a warehouse topic
+        helped = await tg.send(SERVICE, "xiaomei", "/help")
+        await tg.settle()
+        card = tg.card(SERVICE, 1001)
+        ticket_topic = fake.topics(WAREHOUSE)[0]["message_thread_id"]
+        lunch = (await tg.adapter.bot.create_forum_topic(WAREHOUSE, "Lunch orders")).message_thread_id
+        help_answer = next(m for m in fake.bot_messages(SERVICE)
+                           if m["reply_to_message_id"] == helped["message"]["message_id"])
+        before, said = trace(tg), len(fake.bot_messages(SERVICE)) + len(fake.bot_messages(WAREHOUSE))
+        # chatter: plain messages, replies to messages that are no ticket's, a topic that is no ticket's, edits
+        keys = await courier(SERVICE, "Anyone seen the van keys?")
+        await courier(SERVICE, "Under the desk", reply_to=keys["message_id"])
+        await courier(SERVICE, "thanks bot", reply_to=help_answer["message_id"])
+        noodles = await courier(WAREHOUSE, "Noodles for me", message_thread_id=lunch)
+        await courier(WAREHOUSE, "Same", reply_to=noodles["message_id"])
+        await edit(SERVICE, keys["message_id"], "Anyone seen the van keys? Found them")
+        await edit(WAREHOUSE, noodles["message_id"], "Noodles for me, no chili")
+        await courier(WAREHOUSE, "General chatter")
+        assert trace(tg) == before  # no person registered, no key remembered
+        assert len(fake.bot_messages(SERVICE)) + len(fake.bot_messages(WAREHOUSE)) == said  # and nothing said
+        # a reply to the card, and a message in the ticket's topic, are comments; editing one edits it
+        await courier(SERVICE, "Parcel found at the depot", reply_to=card["message_id"])
+        swap = await courier(WAREHOUSE, "Fan swapped", message_thread_id=ticket_topic)
+        await edit(WAREHOUSE, swap["message_id"], "Fan swapped, rattle gone")
+        assert [(c.author, c.body) for c in tg.ticket(1001).comments] == [("Courier Liu", "Parcel found at the depot")]
+        comment = tg.ticket(1002).comments[0]
+        assert (comment.author, comment.body, comment.edited) == ("Courier Liu", "Fan swapped, rattle gone", True)
+        assert trace(tg)[0] == before[0] + 1  # now he is someone: he wrote on a ticket
+    finally:
+        await tg.stop()
 
 
 @pytest.mark.asyncio
@@ -160,13 +218,14 @@ async def test_start_privately_and_in_a_group_helps_with_setup(tg, fake):
     await tg.send(WAREHOUSE, "boss", "/start@AfterdeskBot")
     assert tg.last_text(WAREHOUSE).startswith('This chat is "Warehouse", id -100200. To get a group\'s tickets here, '
                                               'set its channels.telegram = "-100200"')
-    # someone the config does not know becomes a person (so they can be assigned and get DMs)
+    # someone the config does not know learns their id for it; opening the bot records nothing about them
+    before = trace(tg)
     fake.add_user(2001, "Courier Liu", "liu_courier")
-    fake.user_starts_bot(2001)
-    await tg.processed(fake.user_sends(2001, 2001, "/start"))
-    with tg.rt.desk.uow() as uow:
-        person = uow.people.by_username("telegram", "liu_courier")
-        assert person is not None and person.display_name == "Courier Liu"
+    started = fake.user_sends(2001, 2001, "/start")
+    await tg.processed(started)
+    assert tg.answer_to(2001, started["message"]["message_id"]).startswith(
+        "Hi Courier Liu! You will get your ticket notifications here. Your Telegram id is 2001")
+    assert trace(tg) == before
 
 
 @pytest.mark.asyncio

@@ -10,7 +10,7 @@ import pytest_asyncio
 from bot.bootstrap import build
 from bot.config import Config, ConfigError, load_config
 from tests.support import desk_overrides, merge
-from tests.telegram.conftest import SERVICE, WAREHOUSE, TelegramDesk, uid
+from tests.telegram.conftest import PROBE, SERVICE, WAREHOUSE, TelegramDesk, uid
 
 SECRET = "s3cr3t-Token_42"
 URL = "https://desk.example.com/telegram/webhook"
@@ -36,11 +36,10 @@ async def post(tg: TelegramDesk, update: dict[str, Any], secret: str | None = SE
 
 
 async def barrier(tg: TelegramDesk) -> None:
-    """Updates are handled in order: once a later one is done, everything posted before it is too."""
-    tg.fake.user_starts_bot(uid("boss"))
-    ping = tg.fake.next_update(uid("boss"), uid("boss"), "ping")
+    """Updates are handled in order: once a later ping is answered, everything posted before it is done."""
+    ping = tg.fake.next_update(PROBE, PROBE, "ping")
     assert await post(tg, ping) == 200
-    await tg.processed(ping)
+    await tg.answered(ping)
 
 
 async def deliver(tg: TelegramDesk, update: dict[str, Any]) -> None:
