@@ -7,7 +7,6 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -22,8 +21,9 @@ from handlers.clock import Clock, SystemClock
 from handlers.commands import Command
 from handlers.people import sync_people
 from handlers.replies import Reply
-from store.db import make_engine, make_session_factory
-from store.migrate import is_current, upgrade
+from store.db import make_session_factory
+from store.errors import DatabaseProblem
+from store.migrate import open_database as store_open_database
 from store.uow import UnitOfWorkFactory
 
 log = logging.getLogger("afterdesk")
@@ -44,25 +44,10 @@ class Adapter(Protocol):
 
 def open_database(url: str, auto_upgrade: bool | None = None) -> Engine:
     """Engine for the URL; SQLite is created and upgraded on start, others must be upgraded first."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = make_engine(url)
-    except Exception as exc:  # unknown dialect, missing driver (e.g. psycopg not installed)
-        raise ConfigError(f"desk.database_url: cannot use this URL ({type(exc).__name__}: {str(exc)[:160]}) — "
-                          "for PostgreSQL install the extra: pip install 'afterdesk[postgres]'") from None
-    auto = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade
-    try:
-        if auto:
-            upgrade(engine)
-        elif not is_current(engine):
-            raise ConfigError("the database schema is not up to date — run: afterdesk db upgrade")
-    except ConfigError:
-        raise
-    except Exception as exc:
-        raise ConfigError(f"desk.database_url: cannot open the database ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:200]})") from None
-    return engine
+        return store_open_database(url, auto_upgrade)
+    except DatabaseProblem as err:
+        raise ConfigError(str(err)) from None
 
 
 @dataclass

@@ -104,7 +104,7 @@ class OutboxStore:
         return Delivery(
             row_id=row.id, kind=row.kind, platform=row.platform, chat_id=chat_id,
             user_id=row.payload.get("user_id", ""), text=text,
-            ticket=self.desk.view(ticket) if ticket else None,
+            ticket=self.desk.view(ticket, uow) if ticket else None,
             card_message_id=thread.card_message_id if thread else None,
             card_chat_id=thread.chat_id if thread else None,
             topic_id=thread.topic_id if thread else None,

@@ -59,7 +59,8 @@ def add_comment(ctx: Ctx, cmd: AddComment) -> Reply:
     files = " " + render("files_suffix", {"count": len(cmd.attachments)}) if cmd.attachments else ""
     ctx.audit(ticket, "comment", detail=(body[:200] + files).strip())
     first_response(ctx, ticket)
-    ctx.changed(ticket, "comment")
+    was = ticket.status
+    ctx.changed(ticket, "comment")  # may reopen a resolved ticket: the customer replied (SLA rebound)
     shown = (body or "📎") + files
     actor = notify.display(ctx.person)
     # The reply is already in its own thread: mirror it only to the ticket's other threads.
@@ -69,7 +70,10 @@ def add_comment(ctx: Ctx, cmd: AddComment) -> Reply:
         for w in ticket.watchers:
             notify.dm(ctx, w.person, ticket, "dm_comment",
                       {"actor": actor, "ref": f"#{ticket.number}", "title": ticket.title, "body": shown})
-    return Reply(texts=(text("commented", ref=f"#{ticket.number}"),), ticket=ctx.view(ticket))
+    texts = (text("commented", ref=f"#{ticket.number}"),)
+    if ticket.status != was:
+        texts += (text("reopened", ref=f"#{ticket.number}", count=ticket.reopen_count),)
+    return Reply(texts=texts, ticket=ctx.view(ticket))
 
 
 @handles(EditComment)

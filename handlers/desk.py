@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 # Called inside the command's transaction after a ticket changed (e.g. the SLA engine
 # recomputing deadlines), with the change kind: created, assigned, status, priority, fields, comment.
 ChangeHook = Callable[["Ctx", Ticket, str], None]
-ClockProvider = Callable[[Ticket, datetime], tuple[ClockView, ...]]
+# The SLA clocks of a ticket for its view, read through the unit of work the ticket was loaded in.
+ClockProvider = Callable[[Ticket, datetime, "UnitOfWork"], tuple[ClockView, ...]]
 
 
 @dataclass
@@ -36,8 +37,8 @@ class Desk:
     # Wakes the outbox dispatcher after a commit that wrote notifications.
     on_commit: Callable[[], None] = lambda: None
 
-    def view(self, ticket: Ticket, detail: bool = False) -> TicketView:
-        clocks = self.clock_views(ticket, self.clock.now()) if self.clock_views else ()
+    def view(self, ticket: Ticket, uow: UnitOfWork, detail: bool = False) -> TicketView:
+        clocks = self.clock_views(ticket, self.clock.now(), uow) if self.clock_views else ()
         return ticket_view(ticket, self.policy.group_name(ticket.group_key), detail=detail, clocks=clocks)
 
 
@@ -84,7 +85,7 @@ class Ctx:
         return ticket
 
     def view(self, ticket: Ticket, detail: bool = False) -> TicketView:
-        return self.desk.view(ticket, detail)
+        return self.desk.view(ticket, self.uow, detail)
 
 
 def known_person(uow: UnitOfWork, actor: Actor) -> Person | None:

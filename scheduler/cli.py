@@ -10,8 +10,9 @@ from handlers.clock import Clock, SystemClock
 from handlers.sla.digest import digest_for
 from handlers.texts import render
 from scheduler.settings import SlaConfigError, load_sla
-from store.db import is_sqlite, make_engine, make_session_factory
-from store.migrate import is_current, upgrade
+from store.db import make_session_factory
+from store.errors import DatabaseProblem
+from store.migrate import open_database
 from store.uow import UnitOfWorkFactory
 
 
@@ -45,12 +46,11 @@ def digest_text(config: Any, to: str, day: date | None, clock: Clock) -> str:
     settings = load_sla(config)
     if settings is None or not settings.digests:
         raise LookupError("digest.recipients: no digest recipient is configured — add [digest.recipients.<name>]")
-    engine = make_engine(config.desk.database_url)
     try:
-        if is_sqlite(engine):
-            upgrade(engine)
-        elif not is_current(engine):
-            raise LookupError("the database schema is not up to date — run: afterdesk db upgrade")
+        engine = open_database(config.desk.database_url)
+    except DatabaseProblem as err:
+        raise LookupError(str(err)) from None
+    try:
         with UnitOfWorkFactory(make_session_factory(engine))() as uow:
             try:
                 digest = digest_for(uow, settings, config.policy(), to, day, clock.now())

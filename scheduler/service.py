@@ -1,7 +1,8 @@
 """APScheduler 3 in the bot's event loop: the SLA sweep every few seconds and the digest check.
 
 Deadlines live in the database (one indexed column), so there is one interval job per kind of work,
-never one job per ticket; the jobs run the synchronous core in a worker thread.
+never one job per ticket; the jobs run the synchronous core in a worker thread. On start, before the first
+sweep, one catch-up pass gives open tickets the deadlines of the current policy (see handlers.sla.catch_up).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from handlers.desk import Desk
 from handlers.sla.engine import install
 from handlers.sla.policy import SlaSettings
-from scheduler.jobs import send_due_digests, sweep
+from scheduler.jobs import catch_up, send_due_digests, sweep
 from scheduler.settings import load_sla
 
 log = logging.getLogger("afterdesk.scheduler")
@@ -32,6 +33,9 @@ class SchedulerService:
         self._running: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
+        # Once per start, before the first sweep: tickets opened before [sla] was on, or whose targets
+        # changed since, get the current policy's deadlines, so their reminders fire on time.
+        await self._run(catch_up, "SLA catch-up")
         scheduler = AsyncIOScheduler(timezone=UTC)
         now = datetime.now(UTC)
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "next_run_time": now}

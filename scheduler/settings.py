@@ -85,6 +85,7 @@ class SlaConfig(Strict):
     auto_close_after: Duration = timedelta(days=3)
     sweep_seconds: float = Field(5.0, gt=0, le=3600)
     customer_side: list[str] = []
+    reporter_is_customer: bool = False
     targets: dict[str, TargetConfig] = {}
     overrides: list[OverrideConfig] = []
     calendars: dict[str, CalendarConfig] = {}
@@ -212,6 +213,7 @@ def _settings(config: Config, sla: SlaConfig, digest: DigestConfig, sla_on: bool
         reescalate_every=sla.reescalate_every, unclaimed_after=sla.unclaimed_after,
         auto_close_after=sla.auto_close_after, sweep_seconds=sla.sweep_seconds,
         digest_check_seconds=digest.check_seconds, customer_side=tuple(sla.customer_side),
+        reporter_is_customer=sla.reporter_is_customer,
         display_timezone=config.desk.timezone, digests=_recipients(config, digest, problems),
         digest_top=digest.top, digest_oldest=digest.oldest,
     )

@@ -9,6 +9,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from store.db import make_engine
+from store.errors import DatabaseProblem
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -30,3 +33,30 @@ def is_current(engine: Engine) -> bool:
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current == heads
+
+
+def open_database(url: str, auto_upgrade: bool | None = None) -> Engine:
+    """Engine for the URL; SQLite is created and upgraded on open, others must be upgraded first.
+
+    Raises DatabaseProblem (naming desk.database_url and the fix) when it cannot be used."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = make_engine(url)
+    except Exception as exc:  # unknown dialect, missing driver (e.g. psycopg not installed)
+        raise DatabaseProblem(f"desk.database_url: cannot use this URL ({type(exc).__name__}: {str(exc)[:160]}) — "
+                              "for PostgreSQL install the extra: pip install 'afterdesk[postgres]'") from None
+    auto = engine.dialect.name == "sqlite" if auto_upgrade is None else auto_upgrade
+    try:
+        if auto:
+            upgrade(engine)
+        elif not is_current(engine):
+            raise DatabaseProblem("the database schema is not up to date — run: afterdesk db upgrade")
+    except DatabaseProblem:
+        engine.dispose()
+        raise
+    except Exception as exc:
+        engine.dispose()
+        raise DatabaseProblem(f"desk.database_url: cannot open the database ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200]})") from None
+    return engine

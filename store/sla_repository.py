@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from store.models import AuditEvent, Person, Ticket
 from store.sla_models import DigestRun, SlaAck, SlaFollowUp, SlaPause, SlaReminder
@@ -29,15 +29,19 @@ class ClockRow:
     status: str
 
 
+@dataclass
+class TicketSlaRows:
+    """One ticket's SLA rows, loaded for many tickets at once (see SlaRepository.rows_of)."""
+
+    pauses: list[SlaPause] = field(default_factory=list)
+    reminders: list[SlaReminder] = field(default_factory=list)
+    acks: list[SlaAck] = field(default_factory=list)
+    followups: list[SlaFollowUp] = field(default_factory=list)
+
+
 class SlaRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
-
-    @classmethod
-    def of(cls, ticket: Ticket) -> SlaRepository | None:
-        """The repository of the session a ticket is loaded in (None when detached)."""
-        session = object_session(ticket)
-        return cls(session) if session is not None else None
 
     # --- the sweep ------------------------------------------------------------------------------
 
@@ -56,6 +60,40 @@ class SlaRepository:
 
     def postpone(self, ticket_id: int, until: datetime) -> None:
         self.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(sla_next_at=until))
+
+    # --- catching up on start -------------------------------------------------------------------
+
+    def lock_open_batch(self, after_id: int, limit: int) -> list[int]:
+        """Lock the next `limit` open tickets (new, open, waiting) by id after `after_id`.
+
+        A row another transaction holds (a command, a peer catching up) is waited for, not skipped, so no
+        ticket is missed; locking in id order keeps two catching-up peers from deadlocking, and the second
+        finds the rows the first brought up to date. SQLite renders no locking clause (BEGIN IMMEDIATE)."""
+        stmt = (select(Ticket.id).where(Ticket.status.in_(OPEN), Ticket.id > after_id)
+                .order_by(Ticket.id).limit(limit).with_for_update())
+        return list(self.session.execute(stmt).scalars())
+
+    def tickets(self, ids: Collection[int]) -> Sequence[Ticket]:
+        stmt = select(Ticket).where(Ticket.id.in_(list(ids))).order_by(Ticket.id)
+        return self.session.execute(stmt).unique().scalars().all()
+
+    def rows_of(self, ids: Collection[int]) -> dict[int, TicketSlaRows]:
+        """Pauses, alerts, acknowledgements and pending follow-ups of many tickets: four queries in all."""
+        out = {ticket_id: TicketSlaRows() for ticket_id in ids}
+        wanted = list(ids)
+        for pause in self.session.execute(select(SlaPause).where(SlaPause.ticket_id.in_(wanted))
+                                          .order_by(SlaPause.started_at, SlaPause.id)).scalars():
+            out[pause.ticket_id].pauses.append(pause)
+        for reminder in self.session.execute(select(SlaReminder).where(SlaReminder.ticket_id.in_(wanted))
+                                             .order_by(SlaReminder.id)).scalars():
+            out[reminder.ticket_id].reminders.append(reminder)
+        for ack in self.session.execute(select(SlaAck).where(SlaAck.ticket_id.in_(wanted))).scalars():
+            out[ack.ticket_id].acks.append(ack)
+        for followup in self.session.execute(
+                select(SlaFollowUp).where(SlaFollowUp.ticket_id.in_(wanted), SlaFollowUp.fired_at.is_(None))
+                .order_by(SlaFollowUp.due_at, SlaFollowUp.id)).scalars():
+            out[followup.ticket_id].followups.append(followup)
+        return out
 
     # --- pauses, reminders, acknowledgements, follow-ups ------------------------------------------
 

@@ -39,6 +39,17 @@ def test_layers_import_only_what_they_may():
     assert violations() == []
 
 
+def session_uses(path: Path) -> list[int]:
+    """Lines where code reaches for a SQLAlchemy session through an attribute (an indirect crossing)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "session"]
+
+
+def test_handlers_do_not_reach_into_the_database_session():
+    found = {str(p.relative_to(ROOT)): session_uses(p) for p in sorted((ROOT / "handlers").rglob("*.py"))}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
 def test_the_guard_catches_a_crossing(tmp_path):
     sample = tmp_path / "x.py"
     sample.write_text("import sqlalchemy.orm\nfrom slack_sdk import WebClient\nfrom . import sibling\n")

@@ -10,7 +10,6 @@ from handlers.sla.business_time import (
     Pause,
     add_business_time,
     business_time_between,
-    clock_state,
     deadline_with_pauses,
     elapsed_with_pauses,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "Pause",
     "add_business_time",
     "business_time_between",
-    "clock_state",
     "deadline_with_pauses",
     "elapsed_with_pauses",
     "format_duration",

@@ -12,7 +12,7 @@ from handlers import notify
 from handlers.changes import change_status
 from handlers.desk import Ctx
 from handlers.sla.business_time import business_time_between
-from handlers.sla.clocks import FIRST_RESPONSE, SlaClock
+from handlers.sla.clocks import FIRST_RESPONSE, SlaClock, reminded
 from handlers.sla.format import at, clock_name, span, word
 from store.models import OutboxMessage, Person, Ticket
 from store.sla_models import SlaReminder
@@ -59,7 +59,7 @@ def process(ctx: Ctx, engine: SlaEngine, repo: SlaRepository, ticket: Ticket) ->
                         every = s.reescalate_every
                         latest = c.due + every * ((now - c.due) // every)  # type: ignore[operator]
                         _alert(ctx, engine, repo, ticket, c, "escalate", latest, out, count=count)
-            elif c.warn_at is not None and now >= c.warn_at and (f"{c.key}.warn", c.due) not in fired:
+            elif c.warn_at is not None and now >= c.warn_at and not reminded(c, reminders):
                 _alert(ctx, engine, repo, ticket, c, "warn", c.due, out)
         unclaimed = engine.unclaimed_at(ticket)
         if unclaimed is not None and now >= unclaimed and ("unclaimed", unclaimed) not in fired:

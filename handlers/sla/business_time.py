@@ -1,4 +1,7 @@
-"""Working-time arithmetic for SLA clocks: business calendars, deadlines, pauses and clock states.
+"""Working-time arithmetic for SLA clocks: business calendars, deadlines, pauses, and the names of clock states.
+
+Which state a clock is in (and when it turns due soon) is decided in one place, `SlaClock.state` in
+handlers/sla/clocks.py, from the same business-time warn instant the reminder uses.
 
 Every instant crossing this module's boundary is a timezone-aware datetime (returned in UTC);
 the calendar's own zone is only used inside, to turn each local working day into UTC spans.
@@ -19,7 +22,6 @@ __all__ = [
     "Pause",
     "add_business_time",
     "business_time_between",
-    "clock_state",
     "deadline_with_pauses",
     "elapsed_with_pauses",
 ]
@@ -603,37 +605,3 @@ def elapsed_with_pauses(
 ) -> timedelta:
     """Working time consumed between start and now, excluding pauses (an open pause runs to now)."""
     return _measure(cal, _utc(start_utc, "start"), _utc(now_utc, "now"), _merge(pauses))
-
-
-def clock_state(
-    due: datetime | None,
-    now: datetime,
-    started: datetime,
-    met_at: datetime | None,
-    paused: bool,
-    warn_ratio: float = 0.75,
-) -> ClockState:
-    """Classify a clock: MET/MISSED once met, else BREACHED, PAUSED, DUE_SOON or ON_TRACK."""
-    if not 0 <= warn_ratio <= 1:
-        raise ValueError(f"warn_ratio must be between 0 and 1, got {warn_ratio}")
-    now = _utc(now, "now")
-    started = _utc(started, "started")
-    if met_at is not None:
-        if due is None:
-            raise ValueError("a met clock needs its due instant to tell MET from MISSED")
-        return ClockState.MET if _utc(met_at, "met_at") <= _utc(due, "due") else ClockState.MISSED
-    if due is not None:
-        due = _utc(due, "due")
-        # A breach is a fact that a later pause does not undo, so it outranks PAUSED.
-        if now > due:
-            return ClockState.BREACHED
-    if paused:
-        return ClockState.PAUSED
-    if due is None:
-        raise ValueError("a running clock needs a due instant (only a paused clock may have none)")
-    # The warn point is measured in wall-clock time, not working time: it needs no calendar
-    # and matches what people see on a countdown. The cost: a clock spanning a night or a
-    # weekend turns DUE_SOON while working time is still left (a 4h SLA from Fri 17:00 due
-    # Mon 12:00 warns from Sun 19:15, with 3h of Monday still to go).
-    warn_at = started + (due - started) * warn_ratio
-    return ClockState.DUE_SOON if now > warn_at else ClockState.ON_TRACK

@@ -18,7 +18,7 @@ from handlers.sla.format import at, clock_name, span, word
 from handlers.sla.policy import DigestRecipient, SlaSettings
 from store.models import Ticket
 from store.sla_models import DigestRun
-from store.sla_repository import ClockRow, SlaRepository
+from store.sla_repository import ClockRow
 
 if TYPE_CHECKING:
     from store.uow import UnitOfWork
@@ -80,7 +80,7 @@ def _rate(met_total: tuple[int, int]) -> str:
 def build_digest(uow: UnitOfWork, settings: SlaSettings, policy: DeskPolicy, recipient: DigestRecipient,
                  day: date, now: datetime, late: bool = False) -> Text:
     """The digest of `day` (sent that morning; it reports on the day before)."""
-    repo = SlaRepository(uow.session)
+    repo = uow.sla
     zone, groups = ZoneInfo(recipient.timezone), recipient.groups
     today, yesterday = _midnight(day, zone), _midnight(day - timedelta(days=1), zone)
     week, tomorrow = _midnight(day - timedelta(days=7), zone), _midnight(day + timedelta(days=1), zone)
@@ -156,7 +156,7 @@ def send_due_digests(desk: Desk) -> list[tuple[str, date]]:
         day = local.date()
         scheduled = datetime.combine(day, recipient.at, tzinfo=zone)
         with desk.uow() as uow:
-            repo = SlaRepository(uow.session)
+            repo = uow.sla
             if repo.digest_sent(recipient.key, day):
                 continue
             run = DigestRun(recipient=recipient.key, day=day, sent_at=now, late=now - scheduled > grace)

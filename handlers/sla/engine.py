@@ -1,6 +1,8 @@
 """The SLA engine inside the ticket core: recomputes deadlines on every change, keeps pause
 intervals, clears stale alerts, reopens a resolved ticket when the customer replies, and keeps
-`sla_next_at` — the one indexed column the sweep reads — at each ticket's earliest next event."""
+`sla_next_at` — the one indexed column the sweep reads — at each ticket's earliest next event.
+
+It reaches the database only through the unit of work it is handed (`uow.sla`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,11 +14,11 @@ from handlers.commands import Actor
 from handlers.desk import Ctx, Desk, person_for
 from handlers.sla import alerts
 from handlers.sla.business_time import deadline_with_pauses
-from handlers.sla.clocks import DONE_STATUSES, SlaClock, compute_clocks
+from handlers.sla.clocks import DONE_STATUSES, SlaClock, compute_clocks, reminded
 from handlers.sla.format import clock_name, span
 from handlers.sla.policy import SlaSettings
 from handlers.views import ClockView
-from store.models import Ticket
+from store.models import Person, Ticket
 from store.sla_models import SlaAck, SlaFollowUp, SlaPause, SlaReminder
 from store.sla_repository import SlaRepository
 
@@ -50,20 +52,30 @@ class SlaEngine:
             # A rebound: the nested "status" change runs this hook again and does the rest.
             change_status(ctx, ticket, "open")
             return
-        repo = SlaRepository(ctx.uow.session)
+        self.recompute(ctx, ticket)
+
+    def recompute(self, ctx: Ctx, ticket: Ticket) -> None:
+        """Bring the ticket's SLA state in line with the ticket and the policy as they are now."""
+        repo = ctx.uow.sla
         pauses = self._sync_pauses(ctx, repo, ticket)
         clocks = compute_clocks(self.settings, ticket, pauses)
         alerts.clear_stale(ctx, self, repo, ticket, clocks)
         self.refresh(ctx, ticket, repo, clocks)
 
     def _customer_replied(self, ctx: Ctx, ticket: Ticket) -> bool:
-        """A new comment on a resolved ticket by its reporter or a customer-side person."""
+        """A new comment on a resolved ticket by someone who speaks for the customer."""
         if ticket.status != "resolved" or not ticket.comments:
             return False
         last = ticket.comments[-1]
         fresh = last.created_at == ctx.now and last.author_id == ctx.person.id and last.edited_at is None
-        customer = ctx.person.id == ticket.reporter_id or ctx.person.key in self.settings.customer_side
-        return fresh and last.deleted_at is None and customer
+        return fresh and last.deleted_at is None and self.speaks_for_customer(ctx, ctx.person, ticket)
+
+    def speaks_for_customer(self, ctx: Ctx, person: Person, ticket: Ticket) -> bool:
+        """People in `customer_side`; the reporter only with `reporter_is_customer` — usually the reporter is
+        the agent who typed /ticket for the customer, and their follow-up notes are no rebound."""
+        if person.key in self.settings.customer_side or person.key in ctx.policy.customer_side:
+            return True
+        return self.settings.reporter_is_customer and person.id == ticket.reporter_id
 
     def _sync_pauses(self, ctx: Ctx, repo: SlaRepository, ticket: Ticket) -> list[SlaPause]:
         """Open a pause when the ticket starts waiting (or is done), close it when it runs again."""
@@ -108,6 +120,15 @@ class SlaEngine:
         ticket.sla_next_at = self.next_event(ticket, clocks, repo.reminders(ticket.id), repo.acks(ticket.id),
                                              repo.pending_followups(ticket.id))
 
+    def is_current(self, ticket: Ticket, pauses: Sequence[SlaPause], reminders: Sequence[SlaReminder],
+                   acks: Sequence[SlaAck], followups: Sequence[SlaFollowUp]) -> bool:
+        """Whether the stored deadlines and next event are what the current policy gives (see catch_up)."""
+        clocks = compute_clocks(self.settings, ticket, pauses)
+        by_key = {c.key: c.due for c in clocks}
+        want = (by_key.get("first_response"), by_key.get("resolution"),
+                self.next_event(ticket, clocks, reminders, acks, followups))
+        return (ticket.first_response_due, ticket.resolution_due, ticket.sla_next_at) == want
+
     def next_event(self, ticket: Ticket, clocks: Sequence[SlaClock], reminders: Sequence[SlaReminder],
                    acks: Sequence[SlaAck], followups: Sequence[SlaFollowUp]) -> datetime | None:
         """The earliest instant at which the sweep has something to do for this ticket."""
@@ -122,7 +143,7 @@ class SlaEngine:
                     candidates.append(escalation)
                 continue
             candidates.append(c.due)
-            if c.warn_at is not None and c.warn_at < c.due and (f"{c.key}.warn", c.due) not in fired:
+            if c.warn_at is not None and c.warn_at < c.due and not reminded(c, reminders):
                 candidates.append(c.warn_at)
         unclaimed = self.unclaimed_at(ticket)
         if unclaimed is not None and ("unclaimed", unclaimed) not in fired:
@@ -160,9 +181,9 @@ class SlaEngine:
 
     # --- what the card and /ticket show display --------------------------------------------------
 
-    def clock_views(self, ticket: Ticket, now: datetime) -> tuple[ClockView, ...]:
-        repo = SlaRepository.of(ticket)
-        pauses = repo.pauses(ticket.id) if repo is not None and ticket.id is not None else ()
+    def clock_views(self, ticket: Ticket, now: datetime, uow: UnitOfWork) -> tuple[ClockView, ...]:
+        """Each clock's state for the card and /ticket show, read through the caller's unit of work."""
+        pauses = uow.sla.pauses(ticket.id) if ticket.id is not None else ()
         return tuple(ClockView(name=clock_name(c.key), state=c.state(now).value, due=c.due, done_at=c.done_at)
                      for c in compute_clocks(self.settings, ticket, pauses))
 

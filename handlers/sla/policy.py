@@ -73,8 +73,10 @@ class SlaSettings:
     auto_close_after: timedelta | None = timedelta(days=3)
     sweep_seconds: float = 5.0
     digest_check_seconds: float = 30.0
-    # Person keys whose comments count as the customer's (besides the reporter's).
+    # Person keys who speak for the customer: their reply on a resolved ticket reopens it (a rebound).
     customer_side: tuple[str, ...] = ()
+    # Whether the reporter counts as the customer too (off: the reporter is usually the agent who typed /ticket).
+    reporter_is_customer: bool = False
     # Zone for times shown in channels whose group has no calendar (the desk's time zone).
     display_timezone: str = "UTC"
     digests: tuple[DigestRecipient, ...] = ()

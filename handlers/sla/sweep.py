@@ -9,7 +9,6 @@ from datetime import timedelta
 from handlers.desk import Desk
 from handlers.sla import alerts
 from handlers.sla.engine import engine_for, system_ctx
-from store.sla_repository import SlaRepository
 
 log = logging.getLogger("afterdesk.sla")
 
@@ -42,7 +41,7 @@ def sweep(desk: Desk, limit: int = 500) -> SweepReport:
     while len(seen) < limit:
         wrote = False
         with desk.uow() as uow:
-            repo = SlaRepository(uow.session)
+            repo = uow.sla
             ticket_id = repo.claim_due(now, seen)
             if ticket_id is None:
                 break

@@ -13,7 +13,6 @@ from handlers.sla.engine import SlaEngine, engine_for, is_acked
 from handlers.sla.format import at, clock_name
 from handlers.sla.when import parse_when, resolve
 from store.sla_models import SlaAck, SlaFollowUp
-from store.sla_repository import SlaRepository
 
 MAX_NOTE = 1000
 
@@ -31,7 +30,7 @@ def acknowledge(ctx: Ctx, cmd: Acknowledge) -> Reply:
     engine = _engine(ctx, "ack")
     ticket = ctx.ticket(cmd.number)
     ref = f"#{ticket.number}"
-    repo = SlaRepository(ctx.uow.session)
+    repo = ctx.uow.sla
     breached = [c for c in engine.clocks(repo, ticket) if c.state(ctx.now) == ClockState.BREACHED]
     if not breached:
         raise UsageError("sla_err_nothing_to_ack", ref=ref)
@@ -65,7 +64,7 @@ def remind(ctx: Ctx, cmd: Remind) -> Reply:
     note = cmd.note.strip()
     if len(note) > MAX_NOTE:
         raise UsageError("err_too_long", field="follow-up text", length=len(note), limit=MAX_NOTE)
-    repo = SlaRepository(ctx.uow.session)
+    repo = ctx.uow.sla
     repo.add(SlaFollowUp(ticket_id=ticket.id, person_id=ctx.person.id, due_at=due, note=note, created_at=ctx.now,
                          late=False, message_ids=[]))
     ctx.audit(ticket, "followup", "followup", "", due.isoformat(), detail=note)

@@ -30,7 +30,7 @@ class Desk:
         with self.runtime.desk.uow() as uow:
             t = uow.tickets.by_number(number)
             assert t is not None
-            view = self.runtime.desk.view(t, detail=True)
+            view = self.runtime.desk.view(t, uow, detail=True)
             return t, view
 
 

@@ -40,12 +40,17 @@ SLA: dict[str, Any] = {
     "auto_close_after": "3d",
 }
 DESK = {"timezone": "Asia/Shanghai"}
+# Two readers in another zone than the desk's, so the tests show each DM in its reader's zone.
+READERS_IN_UTC = {"boss": {"timezone": "UTC"}, "a_jie": {"timezone": "UTC"}}
+# Someone who speaks for the customer (sla.customer_side): a reply from them reopens a resolved ticket.
+CUSTOMER = {"zhang": {"name": "Mr Zhang", "console": "zhang", "timezone": "Asia/Shanghai"}}
 
 
 def sla_runtime(url: str, clock: FakeClock, sla: dict[str, Any] | None = None, chat: ConsoleChat | None = None,
                 **sections: Any) -> Runtime:
     """A runtime from the real bootstrap with SLA targets; pass `chat` to keep the same chat across restarts."""
-    extra = {"console": {"enabled": True}, "sla": SLA if sla is None else sla, "desk": DESK, **sections}
+    extra = merge({"console": {"enabled": True}, "sla": SLA if sla is None else sla, "desk": DESK,
+                   "people": READERS_IN_UTC}, sections)
     return build(load_config(env={}, overrides=merge(desk_overrides(url), extra)), clock=clock,
                  console=chat or ConsoleChat())
 

@@ -181,3 +181,51 @@ async def test_an_unclaimed_alert_also_clears_when_the_ticket_moves_on_without_a
     shop.run("xiaomei", "status 1001 resolved Parcel found at the neighbour's")
     await shop.settle()
     assert shop.posts("after-sales") == ["✅ #1001 is resolved (2026-11-02 09:20 CST) — this alert is cleared."]
+
+
+def warn_messages(shop: Shop) -> list[str]:
+    """Outbox rows that sent a reminder (DM or thread notice); edits of them are not counted."""
+    return [m.kind for m in shop.outbox()
+            if m.kind != "edit" and m.payload.get("text", {}).get("key") in ("sla_warn_dm", "sla_warn_notice")]
+
+
+@pytest.mark.asyncio
+async def test_the_resolution_reminder_fires_once_however_often_the_ticket_waits(shop: Shop):
+    shop.run("xiaomei", HARDWARE + " priority:urgent")  # resolution 4h → reminder at 12:00 CST
+    shop.clock.advance(minutes=5)
+    shop.run("lao_wang", "comment 1001 On it")  # first response given: only the resolution clock runs
+    assert shop.at(hours=2, minutes=55).fired == [(1001, "resolution.warn", False)]
+    assert warn_messages(shop) == ["notice", "dm"]
+    # Waiting pauses the clock (the reminder says so), running again moves the deadline: neither is a new cycle.
+    for _ in range(3):
+        shop.clock.advance(minutes=5)
+        shop.run("lao_wang", "status 1001 waiting Asked the customer for a photo")
+        assert shop.at(minutes=10).fired == []
+        shop.run("xiaomei", "status 1001 open Photo received")
+        assert shop.sweep().fired == [] and shop.at(minutes=1).fired == []
+    assert warn_messages(shop) == ["notice", "dm"]
+    assert [(r.kind, r.cleared_reason) for r in shop.reminders(1001)] == [("resolution.warn", "paused")]
+    await shop.settle()
+    assert [t for t in shop.dms("lao_wang") if t.startswith("⏰")] == []  # the one reminder was edited
+    # The next alert is the breach at the deadline moved by the 30 minutes spent waiting (13:30 CST).
+    due = shop.ticket(1001).resolution_due
+    assert due.hour == 5 and due.minute == 30
+    shop.clock.advance(due - shop.clock.now())
+    assert shop.sweep().fired == [(1001, "resolution.breach", False)]
+
+
+@pytest.mark.asyncio
+async def test_a_reopened_ticket_starts_a_new_cycle_that_may_remind_again(shop: Shop):
+    shop.run("xiaomei", HARDWARE + " priority:urgent")
+    shop.clock.advance(minutes=5)
+    shop.run("lao_wang", "comment 1001 On it")
+    assert shop.at(hours=2, minutes=55).kinds() == ["resolution.warn"]  # 12:00
+    shop.run("lao_wang", "status 1001 waiting")
+    shop.clock.advance(minutes=10)
+    shop.run("lao_wang", "status 1001 open")
+    shop.run("lao_wang", "status 1001 resolved Fixed")
+    shop.clock.advance(hours=1)
+    shop.run("lao_wang", "status 1001 open It crashed again")  # a rebound: the clock's second run
+    assert shop.sweep().kinds() == ["resolution.warn"]  # 3h10m of 4h have run: remind again, once
+    assert shop.sweep().kinds() == [] and shop.at(minutes=5).kinds() == []
+    assert warn_messages(shop) == ["notice", "dm"] * 2

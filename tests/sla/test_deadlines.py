@@ -8,7 +8,7 @@ import pytest
 from bot import render_plain
 from handlers.clock import FakeClock
 from store.sla_models import SlaPause
-from tests.sla.conftest import Shop, sla_runtime
+from tests.sla.conftest import CUSTOMER, SLA, Shop, sla_runtime
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 H = timedelta(hours=1)
@@ -95,7 +95,8 @@ def test_clock_states_on_the_card(shop: Shop):
     states = []
     for minutes in (0, 46, 15):
         shop.clock.advance(minutes=minutes)
-        view = shop.runtime.desk.view(shop.ticket(1001))
+        with shop.runtime.desk.uow() as uow:
+            view = shop.runtime.desk.view(uow.tickets.by_number(1001), uow)
         states.append([(c.name, c.state) for c in view.clocks])
     assert states == [
         [("first response", "on_track"), ("resolution", "on_track")],
@@ -137,19 +138,52 @@ def test_business_hours_weekends_and_holidays(sqlite_url):
 
 
 @pytest.mark.asyncio
-async def test_a_customer_reply_after_resolution_reopens_as_a_rebound(shop: Shop):
-    shop.run("xiaomei", "PC blue screens category:hardware")
-    shop.clock.advance(hours=1)
-    shop.run("lao_wang", "status 1001 resolved")
-    shop.clock.advance(hours=5)
-    shop.run("a_jie", "comment 1001 Retested the old module: defective")  # staff: no rebound
-    assert shop.ticket(1001).status == "resolved"
-    shop.clock.advance(days=1)
-    shop.run("xiaomei", "comment 1001 Customer: the blue screen is back")  # the reporter speaks for the customer
-    t = shop.ticket(1001)
-    assert (t.status, t.reopen_count, t.resolved_at) == ("open", 1, None)
-    await shop.settle()
-    thread = shop.thread("warehouse", 1001)
-    assert "Xiaomei reopened #1001 — rebound #1." in thread
-    assert thread[-1] == "Xiaomei on #1001: Customer: the blue screen is back"
-    assert shop.at(days=3).closed == []  # not auto-closed: it is open again
+async def test_a_customer_reply_after_resolution_reopens_as_a_rebound(sqlite_url, clock):
+    rt = sla_runtime(sqlite_url, clock, sla={**SLA, "customer_side": ["zhang"]}, people=CUSTOMER)
+    try:
+        shop = Shop(rt, clock)
+        shop.run("xiaomei", "PC blue screens category:hardware")
+        shop.clock.advance(hours=1)
+        shop.run("lao_wang", "status 1001 resolved")
+        shop.clock.advance(hours=5)
+        shop.run("a_jie", "comment 1001 Retested the old module: defective")  # staff: no rebound
+        # The reporter is the agent who typed /ticket, not the customer: a note from her is no rebound.
+        shop.run("xiaomei", "comment 1001 Called the customer, all good so far")
+        assert shop.ticket(1001).status == "resolved"
+        shop.clock.advance(days=1)
+        shop.run("zhang", "comment 1001 The blue screen is back")  # customer_side: a rebound
+        t = shop.ticket(1001)
+        assert (t.status, t.reopen_count, t.resolved_at) == ("open", 1, None)
+        await shop.settle()
+        thread = shop.thread("warehouse", 1001)
+        assert "Mr Zhang reopened #1001 — rebound #1." in thread
+        assert thread[-1] == "Mr Zhang on #1001: The blue screen is back"
+        assert shop.at(days=3).closed == []  # not auto-closed: it is open again
+    finally:
+        rt.engine.dispose()
+
+
+def test_reporter_is_customer_opts_the_reporter_in(sqlite_url, clock):
+    rt = sla_runtime(sqlite_url, clock, sla={**SLA, "reporter_is_customer": True})
+    try:
+        shop = Shop(rt, clock)
+        shop.run("xiaomei", "PC blue screens category:hardware")
+        shop.clock.advance(hours=1)
+        shop.run("lao_wang", "status 1001 resolved")
+        shop.clock.advance(hours=5)
+        shop.run("xiaomei", "comment 1001 Customer: the blue screen is back")  # she speaks for the customer
+        assert (shop.ticket(1001).status, shop.ticket(1001).reopen_count) == ("open", 1)
+    finally:
+        rt.engine.dispose()
+
+
+def test_the_reply_to_a_comment_that_reopens_says_so(sqlite_url, clock):
+    rt = sla_runtime(sqlite_url, clock, sla={**SLA, "customer_side": ["zhang"]}, people=CUSTOMER)
+    try:
+        shop = Shop(rt, clock)
+        shop.run("xiaomei", "PC blue screens category:hardware")
+        shop.run("lao_wang", "status 1001 resolved")
+        assert shop.say("zhang", "comment 1001 Still broken") == (
+            "Comment added to #1001. #1001 is reopened — rebound #1.")
+    finally:
+        rt.engine.dispose()

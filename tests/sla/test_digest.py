@@ -12,17 +12,19 @@ from bot.bootstrap import Runtime
 from handlers.clock import FakeClock
 from scheduler import cli
 from store.sla_models import DigestRun
-from tests.sla.conftest import Shop, sla_runtime
+from tests.sla.conftest import CUSTOMER, SLA, Shop, sla_runtime
 
 DIGEST = {"recipients": {
     "chen": {"person": "boss", "timezone": "Asia/Shanghai", "at": "09:00"},
     "service-channel": {"platform": "console", "chat": "after-sales", "at": "09:30", "groups": ["service"]},
 }}
+# Mr Zhang speaks for the customer: his reply reopens a resolved ticket.
+SLA_WITH_CUSTOMER = {**SLA, "customer_side": ["zhang"]}
 
 
 @pytest.fixture
 def runtime(sqlite_url: str, clock: FakeClock) -> Iterator[Runtime]:
-    rt = sla_runtime(sqlite_url, clock, digest=DIGEST)
+    rt = sla_runtime(sqlite_url, clock, sla=SLA_WITH_CUSTOMER, people=CUSTOMER, digest=DIGEST)
     yield rt
     rt.engine.dispose()
 
@@ -30,7 +32,7 @@ def runtime(sqlite_url: str, clock: FakeClock) -> Iterator[Runtime]:
 @pytest.fixture
 def any_shop(db_url: str, clock: FakeClock) -> Iterator[Shop]:
     """The shop with digests on SQLite and (when AFTERDESK_TEST_DATABASE_URL is set) on PostgreSQL."""
-    rt = sla_runtime(db_url, clock, digest=DIGEST)
+    rt = sla_runtime(db_url, clock, sla=SLA_WITH_CUSTOMER, people=CUSTOMER, digest=DIGEST)
     yield Shop(rt, clock)
     rt.engine.dispose()
 
@@ -50,7 +52,7 @@ def monday(shop: Shop) -> None:
     c.advance(hours=2)
     shop.run("lao_wang", "status 1001 resolved")  # 12:00
     c.advance(hours=1)
-    shop.run("xiaomei", "comment 1001 Customer: it crashed again")  # 13:00 → rebound
+    shop.run("zhang", "comment 1001 It crashed again")  # 13:00 → rebound (customer_side)
     c.advance(hours=1)
     shop.run("xiaomei", "Memory errors in MemTest product:memory")  # 1004 14:00 → Technicians
     c.advance(minutes=20)

@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import text
 
 from handlers.clock import FakeClock
-from scheduler.jobs import SweepReport, sweep
+from scheduler.jobs import CatchUpReport, SweepReport, catch_up, sweep
 from store.db import make_engine
 from store.migrate import upgrade
 from store.models import OutboxMessage
@@ -30,15 +30,15 @@ def fresh_schema(url: str) -> None:
     engine.dispose()
 
 
-def sweep_together(*desks) -> list[SweepReport]:  # type: ignore[no-untyped-def]
-    """Each desk sweeps in its own thread, all starting at the same moment."""
+def sweep_together(*desks, job=sweep) -> list[SweepReport]:  # type: ignore[no-untyped-def]
+    """Each desk runs the job (a sweep) in its own thread, all starting at the same moment."""
     start = threading.Barrier(len(desks))
     reports: list[SweepReport | BaseException] = [None] * len(desks)  # type: ignore[list-item]
 
     def work(i: int) -> None:
         start.wait()
         try:
-            reports[i] = sweep(desks[i])
+            reports[i] = job(desks[i])
         except BaseException as exc:  # surfaced below
             reports[i] = exc
 
@@ -77,6 +77,31 @@ def test_two_schedulers_sweeping_at_once_send_every_reminder_exactly_once(pg_url
         assert len(reminders) == 2 * TICKETS and set(reminders.values()) == {1}
         assert dms["sla_warn_dm"] == TICKETS  # to Lao Wang, once per ticket
         assert dms["sla_breach_channel"] == TICKETS and dms["sla_breach_dm"] == TICKETS  # channel + manager
+    finally:
+        one.engine.dispose()
+        two.engine.dispose()
+
+
+def test_two_schedulers_starting_at_once_catch_up_each_ticket_once(pg_url: str, clock: FakeClock):
+    fresh_schema(pg_url)
+    plain = sla_runtime(pg_url, clock, sla={})  # tickets opened before [sla] was on
+    try:
+        shop = Shop(plain, clock)
+        for i in range(TICKETS):
+            shop.run("xiaomei", f"Case {i} category:hardware")
+            shop.run("lao_wang", f"status {1001 + i} waiting Asked the customer")
+    finally:
+        plain.engine.dispose()
+    one, two = sla_runtime(pg_url, clock), sla_runtime(pg_url, clock)
+    try:
+        reports: list[CatchUpReport] = sweep_together(one.desk, two.desk, job=lambda d: catch_up(d, batch=3))
+        assert sum(r.errors for r in reports) == 0
+        assert sum(r.updated for r in reports) == TICKETS  # the second to lock a batch finds it done
+        with one.desk.uow() as uow:
+            paused = Counter(t for (t,) in uow.session.execute(
+                text("SELECT ticket_id FROM sla_pauses WHERE reason = 'waiting' AND ended_at IS NULL")))
+        assert len(paused) == TICKETS and set(paused.values()) == {1}
+        assert catch_up(one.desk).updated == 0
     finally:
         one.engine.dispose()
         two.engine.dispose()

@@ -1,6 +1,8 @@
 """The APScheduler service: built by the bootstrap, one interval job per kind of work, clean stop."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -31,7 +33,7 @@ async def test_bootstrap_builds_the_service_with_a_sweep_and_a_digest_job(sqlite
 
 
 @pytest.mark.asyncio
-async def test_a_job_runs_the_synchronous_core_in_a_thread(sqlite_url, clock):
+async def test_a_job_runs_the_synchronous_core_in_a_thread(sqlite_url, clock, caplog):
     rt = sla_runtime(sqlite_url, clock)
     try:
         shop = Shop(rt, clock)
@@ -47,6 +49,12 @@ async def test_a_job_runs_the_synchronous_core_in_a_thread(sqlite_url, clock):
         def broken(desk):  # type: ignore[no-untyped-def]
             raise RuntimeError("database went away")
 
-        await service._run(broken, "SLA sweep")  # logged; the scheduler keeps going
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="afterdesk.scheduler"):
+            await service._run(broken, "SLA sweep")  # logged; the scheduler keeps going
+        [record] = [r for r in caplog.records if r.name == "afterdesk.scheduler"]
+        assert (record.levelno, record.getMessage()) == (logging.ERROR, "SLA sweep failed; retrying at the next tick")
+        assert record.exc_info is not None and str(record.exc_info[1]) == "database went away"
+        assert not service._running  # the failed run is not left behind as in flight
     finally:
         rt.engine.dispose()

@@ -160,7 +160,7 @@ class TelegramDesk:
         with self.rt.desk.uow() as uow:
             t = uow.tickets.by_number(number)
             assert t is not None, f"no ticket #{number}"
-            return self.rt.desk.view(t, detail=True)
+            return self.rt.desk.view(t, uow, detail=True)
 
     def ticket_count(self) -> int:
         with self.rt.desk.uow() as uow:

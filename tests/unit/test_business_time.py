@@ -17,11 +17,9 @@ import pytest
 import handlers.sla.business_time as bt
 from handlers.sla import (
     BusinessCalendar,
-    ClockState,
     Pause,
     add_business_time,
     business_time_between,
-    clock_state,
     deadline_with_pauses,
     elapsed_with_pauses,
 )
@@ -280,7 +278,6 @@ def test_business_time_between() -> None:
         lambda: business_time_between(SHANGHAI, utc(2026, 1, 19), datetime(2026, 1, 20)),
         lambda: Pause(datetime(2026, 1, 19, 9)),
         lambda: deadline_with_pauses(SHANGHAI, utc(2026, 1, 19), H, [], datetime(2026, 1, 19)),
-        lambda: clock_state(utc(2026, 1, 19), datetime(2026, 1, 19), utc(2026, 1, 18), None, False),
     ],
 )
 def test_naive_datetimes_are_rejected(call) -> None:  # type: ignore[no-untyped-def]
@@ -345,7 +342,6 @@ def test_open_pause_after_a_breach_keeps_the_past_deadline() -> None:
     pauses = [Pause(sh(2026, 1, 19, 11))]
     due = deadline_with_pauses(SHANGHAI, MON_0900, H, pauses, sh(2026, 1, 19, 12))
     assert due == utc(2026, 1, 19, 2)
-    assert clock_state(due, sh(2026, 1, 19, 12), MON_0900, None, paused=True) is ClockState.BREACHED
 
 
 def test_long_pause_is_jumped_not_walked() -> None:
@@ -394,56 +390,6 @@ def test_elapsed_over_a_weekend_pause() -> None:
 def test_pause_must_not_end_before_it_starts() -> None:
     with pytest.raises(ValueError, match="before it starts"):
         Pause(utc(2026, 1, 19, 10), utc(2026, 1, 19, 9))
-
-
-# --- clock_state --------------------------------------------------------------------------------------
-
-STARTED = utc(2026, 1, 19, 1)  # Mon 09:00 CST
-DUE = utc(2026, 1, 19, 5)  # 4h later; the 75% warn point is STARTED + 3h = 04:00 UTC
-
-
-@pytest.mark.parametrize(
-    ("due", "now", "met_at", "paused", "state"),
-    [
-        (DUE, utc(2026, 1, 19, 2), None, False, ClockState.ON_TRACK),
-        (DUE, utc(2026, 1, 19, 4), None, False, ClockState.ON_TRACK),  # exactly at the warn point
-        (DUE, utc(2026, 1, 19, 4, 1), None, False, ClockState.DUE_SOON),  # past 04:00
-        (DUE, DUE, None, False, ClockState.DUE_SOON),  # due instant itself is not a breach
-        (DUE, utc(2026, 1, 19, 5, 1), None, False, ClockState.BREACHED),
-        (DUE, utc(2026, 1, 19, 6), utc(2026, 1, 19, 3), False, ClockState.MET),
-        (DUE, utc(2026, 1, 19, 6), DUE, False, ClockState.MET),  # met on the dot
-        (DUE, utc(2026, 1, 19, 6), utc(2026, 1, 19, 5, 1), False, ClockState.MISSED),
-        (None, utc(2026, 1, 19, 9), None, True, ClockState.PAUSED),  # frozen: no deadline
-        (DUE, utc(2026, 1, 19, 4, 30), None, True, ClockState.PAUSED),  # paused outranks DUE_SOON
-        (DUE, utc(2026, 1, 19, 6), None, True, ClockState.BREACHED),  # breached before pausing
-        (DUE, utc(2026, 1, 19, 6), utc(2026, 1, 19, 2), True, ClockState.MET),
-    ],
-)
-def test_clock_state(
-    due: datetime | None, now: datetime, met_at: datetime | None, paused: bool, state: ClockState
-) -> None:
-    assert clock_state(due, now, STARTED, met_at, paused) is state
-
-
-def test_clock_state_warn_ratio() -> None:
-    # warn at 50%: STARTED + 2h = 03:00 UTC
-    assert clock_state(DUE, utc(2026, 1, 19, 3, 1), STARTED, None, False, warn_ratio=0.5) is ClockState.DUE_SOON
-    assert clock_state(DUE, utc(2026, 1, 19, 2, 59), STARTED, None, False, warn_ratio=0.5) is ClockState.ON_TRACK
-    assert ClockState.DUE_SOON == "due_soon"  # stable string for views and storage
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"due": None}, "a running clock needs a due instant"),
-        ({"warn_ratio": 1.5}, "warn_ratio must be between 0 and 1"),
-        ({"due": None, "met_at": utc(2026, 1, 19, 2)}, "a met clock needs its due instant"),
-    ],
-)
-def test_clock_state_rejects_bad_input(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
-    args = {"due": DUE, "now": utc(2026, 1, 19, 2), "started": STARTED, "met_at": None, "paused": False} | kwargs
-    with pytest.raises(ValueError, match=re.escape(message)):
-        clock_state(**args)
 
 
 # --- configuration ------------------------------------------------------------------------------------
