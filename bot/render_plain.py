@@ -1,6 +1,7 @@
 """Plain-text rendering (console, demo, CLI): the reference layout the chat renderers follow."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from handlers.replies import Reply, Text
@@ -36,15 +37,20 @@ def headline(view: TicketView) -> str:
             f"{PRIORITY_ICON.get(view.priority, '')} {view.priority}{rebound}")
 
 
-def card(view: TicketView) -> str:
-    lines = [headline(view)]
-    lines += [f"{k}: {v}" for k, v in card_fields(view)]
+def body_lines(view: TicketView, esc: Callable[[str], str] = str, strong: Callable[[str], str] = str,
+               cut: Callable[[str], str] = str) -> list[str]:
+    """The card under its headline; chat renderers pass their escaping and emphasis."""
+    lines = [f"{strong(esc(k) + ':')} {esc(cut(v))}" for k, v in card_fields(view)]
     assignee = view.assignee.name if view.assignee else "unassigned"
-    lines.append(f"Group: {view.group_name} · Assignee: {assignee} · Reporter: {view.reporter.name}")
+    lines.append(f"Group: {esc(view.group_name)} · Assignee: {esc(assignee)} · Reporter: {esc(view.reporter.name)}")
     for clock in view.clocks:
         due = f" (due {fmt_time(clock.due)})" if clock.due else ""
-        lines.append(f"SLA {clock.name}: {clock.state}{due}")
-    return "\n".join(lines)
+        lines.append(f"SLA {esc(clock.name)}: {esc(clock.state)}{esc(due)}")
+    return lines
+
+
+def card(view: TicketView) -> str:
+    return "\n".join([headline(view), *body_lines(view)])
 
 
 def detail(view: TicketView) -> str:

@@ -10,7 +10,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.render_plain import PRIORITY_ICON, STATUS_ICON, card_fields, fmt_time
+from bot.render_plain import PRIORITY_ICON, STATUS_ICON, body_lines, fmt_time
 from bot.telegram.wording import esc, plain, say
 from handlers.lifecycle import PRIORITIES, allowed_from, is_reopen
 from handlers.replies import Reply, Text
@@ -103,14 +103,7 @@ def headline(view: TicketView) -> str:
 
 
 def card_lines(view: TicketView) -> list[str]:
-    lines = [headline(view)]
-    lines += [f"<b>{esc(k)}:</b> {esc(shorten(v, FIELD_SHOWN))}" for k, v in card_fields(view)]
-    assignee = view.assignee.name if view.assignee else "unassigned"
-    lines.append(f"Group: {esc(view.group_name)} · Assignee: {esc(assignee)} · Reporter: {esc(view.reporter.name)}")
-    for clock in view.clocks:
-        due = f" (due {fmt_time(clock.due)})" if clock.due else ""
-        lines.append(f"SLA {esc(clock.name)}: {esc(clock.state)}{esc(due)}")
-    return lines
+    return [headline(view), *body_lines(view, esc, lambda s: f"<b>{s}</b>", lambda v: shorten(v, FIELD_SHOWN))]
 
 
 def card_html(view: TicketView) -> str:
