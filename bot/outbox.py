@@ -299,6 +299,8 @@ class Dispatcher:
         transient = 0
         while True:
             await self._pace(destination, sender)
+            # Pace from the start of a request: pacing from its end adds its latency to every interval.
+            started = time.monotonic()
             try:
                 result = await sender.deliver(item)
             except RetryLater as exc:
@@ -323,6 +325,6 @@ class Dispatcher:
                 log.exception("outbox %s: unexpected error from %s sender", item.row_id, item.platform)
                 await asyncio.to_thread(self.store.reschedule, item.row_id, f"{type(exc).__name__}", 60.0)
                 return False
-            self._last_sent[destination] = time.monotonic()
+            self._last_sent[destination] = started
             await asyncio.to_thread(self.store.finish, item.row_id, item, result)
             return True
