@@ -1,11 +1,14 @@
 """What every benchmark shares: run sizes, timing, result rows, machine facts and the report."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,7 +43,10 @@ class Sizes:
     peer: bool = True
     drain_cap_s: float = 60.0  # ingest: how long acked work may take to finish after the window
     naive_due_sizes: int = 2  # sweep: on how many of the two datasets the naive due-sweep also runs
-    due_sizes: int = 2  # sweep: on how many datasets the 1,000-due sweep runs (it takes ~25 s)
+    due_sizes: int = 2  # sweep: on how many datasets the 1,000-due sweep runs (it takes ~20 s)
+    floor_repeats: int = 1  # ingest: runs of the ack-only floor (median kept)
+    under_load: bool = True  # ingest: also run it while the SLA sweep and digest loop (1M-ticket copy)
+    naive_budget_s: float = 30.0  # digest: time the naive baseline may take before it stops repeating
     footprint_settle_s: float = 5.0
     footprint_repeats: int = 3
 
@@ -55,7 +61,7 @@ FULL = Sizes("full", ingest_seconds=30, ingest_clients=50, ingest_repeats=1, swe
 QUICK = Sizes("quick", ingest_seconds=5, ingest_clients=50, ingest_repeats=1, sweep_sizes=(10_000, 100_000),
               digest_size=100_000, footprint_size=100_000, repeats=3, slack_channels=10, slack_per_channel=10,
               slack_rate=1.0, telegram_groups=10, telegram_per_group=30, telegram_time_scale=0.2,
-              drain_cap_s=15.0, naive_due_sizes=0, due_sizes=1, footprint_settle_s=2.0, footprint_repeats=1)
+              drain_cap_s=10.0, naive_budget_s=3.0, under_load=False, naive_due_sizes=0, due_sizes=0, footprint_settle_s=2.0, footprint_repeats=1)
 TINY = Sizes("tiny", ingest_seconds=0.5, ingest_clients=5, ingest_repeats=1, sweep_sizes=(300, 600),
              digest_size=2_000, footprint_size=2_000, repeats=1, slack_channels=2, slack_per_channel=3,
              slack_rate=20.0, telegram_groups=2, telegram_per_group=4, telegram_time_scale=0.01, peer=False,
@@ -89,6 +95,13 @@ class Report:
     def add(self, row: Row) -> Row:
         self.rows.append(row)
         return row
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary directory removed when the process exits (database copies are up to 1 GB each)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def median(values: list[float]) -> float:

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bench import shop
-from bench.common import Report, Row, Sizes, ratio
+from bench.common import Report, Row, Sizes, ratio, scratch_dir
 from bot.bootstrap import build
 from bot.config import load_config
 from store.models import OutboxMessage
@@ -86,7 +84,7 @@ def _count(texts: list[str]) -> tuple[int, int]:
 
 def slack(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
     channels = [f"C{n:08d}" for n in range(sizes.slack_channels)]
-    tmp = Path(tempfile.mkdtemp(prefix="afterdesk-delivery-"))
+    tmp = scratch_dir("afterdesk-delivery-")
     with FakeSlack() as fake:
         for c in channels:
             fake.add_channel(c, c.lower())
@@ -119,7 +117,7 @@ def telegram(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
 
     scale = sizes.telegram_time_scale
     groups = [str(-1001000000000 - n) for n in range(sizes.telegram_groups)]
-    tmp = Path(tempfile.mkdtemp(prefix="afterdesk-delivery-"))
+    tmp = scratch_dir("afterdesk-delivery-")
     with FakeTelegram() as fake:
         for g in groups:
             fake.add_chat(int(g), "supergroup", f"Group {g}")

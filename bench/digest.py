@@ -5,11 +5,9 @@ every ticket (and the reopen events) into Python.
 """
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +15,7 @@ from sqlalchemy import select
 
 from bench import dataset as data
 from bench import shop
-from bench.common import Report, Row, Sizes, ratio, timed_budget
+from bench.common import Report, Row, Sizes, ratio, timed_budget, scratch_dir
 from handlers.clock import FakeClock
 from store.models import AuditEvent, Person, Ticket
 
@@ -90,11 +88,11 @@ def naive(desk: Any) -> dict[str, Any]:
 
 def run(report: Report, sizes: Sizes, log: Callable[[str], None]) -> None:
     ds = data.dataset(sizes.digest_size, log)
-    tmp = Path(tempfile.mkdtemp(prefix="afterdesk-digest-"))
+    tmp = scratch_dir("afterdesk-digest-")
     rt = shop.runtime(f"sqlite:///{ds.copy_to(tmp)}", FakeClock(data.NOW), console={"enabled": True}, **shop.SLA)
     ours(rt.desk)  # warm-up
     s, samples, text = timed_budget(lambda: ours(rt.desk), sizes.repeats, 20.0)
-    ns, nsamples, figures = timed_budget(lambda: naive(rt.desk), 3, 30.0)
+    ns, nsamples, figures = timed_budget(lambda: naive(rt.desk), 3, sizes.naive_budget_s)
     rt.engine.dispose()
     body = text.params.get("body", "")
     report.details["digest"] = {"tickets": ds.tickets, "samples_s": samples, "naive_samples_s": nsamples,

@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from typing import Any
 
 from bench import dataset as data
 from bench import shop
-from bench.common import Report, Row, Sizes, ratio, rss_mb
+from bench.common import Report, Row, Sizes, ratio, rss_mb, scratch_dir
 
 RSS_TARGET_MB = 150.0
 READY_LINE = "Afterdesk is running"
@@ -144,7 +143,7 @@ def bare_import_rss() -> float:
 
 def run(report: Report, sizes: Sizes, log: Callable[[str], None]) -> None:
     ds = data.dataset(sizes.footprint_size, log)
-    tmp = Path(tempfile.mkdtemp(prefix="afterdesk-footprint-"))
+    tmp = scratch_dir("afterdesk-footprint-")
     big_cfg, empty_cfg = tmp / "big.toml", tmp / "empty.toml"
     write_config(big_cfg, f"sqlite:///{idle_copy(ds, tmp)}")
     write_config(empty_cfg, f"sqlite:///{tmp / 'empty.db'}")

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select
 
 from bench import peer, shop
-from bench.common import Report, Row, Sizes, percentile, ratio
+from bench.common import Report, Row, Sizes, percentile, ratio, scratch_dir
 from store.models import Ticket
 from tests.support import PEOPLE
 
@@ -172,7 +171,7 @@ async def _stop(runtime: Any) -> None:
 
 # -- the peer ---------------------------------------------------------------------------------------
 async def run_peer(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="afterdesk-peer-"))
+    workdir = scratch_dir("afterdesk-peer-")
     server = await asyncio.to_thread(peer.start, workdir, log)
     try:
         before = server.ticket_count()
@@ -197,19 +196,19 @@ def run(report: Report, sizes: Sizes, log: Callable[[str], None], background: Ba
 
 async def _run(report: Report, sizes: Sizes, log: Callable[[str], None], background: Background | None,
                background_db: Callable[[Path], tuple[str, Any]] | None) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="afterdesk-ingest-"))
+    tmp = scratch_dir("afterdesk-ingest-")
     details: dict[str, Any] = {}
     async with fake_slack_process(sizes.ingest_clients) as (fake, fake_stats):
         log(f"ingest: floor (Bolt ack-only), {sizes.ingest_clients} clients × {sizes.ingest_seconds:g} s")
         # The floor moves with the machine's mood: short windows are repeated and the median run kept.
         floors = [await run_floor(sizes, fake["base_url"], fake["response_urls"])
-                  for _ in range(3 if 1 < sizes.ingest_seconds <= 10 else 1)]
+                  for _ in range(sizes.floor_repeats)]
         floor = sorted(floors, key=lambda f: f["per_second"])[len(floors) // 2]
         floor["runs_per_second"] = [f["per_second"] for f in floors]
         log(f"ingest: Afterdesk, {sizes.ingest_clients} clients × {sizes.ingest_seconds:g} s")
         ours = await run_afterdesk(sizes, f"sqlite:///{tmp / 'ingest.db'}", fake["base_url"], fake["response_urls"])
         loaded = None
-        if background is not None and background_db is not None:
+        if background is not None and background_db is not None and sizes.under_load:
             url, clock = background_db(tmp)
             log("ingest: Afterdesk while the SLA sweep and the digest loop in the same process")
             try:
@@ -257,3 +256,5 @@ async def _run(report: Report, sizes: Sizes, log: Callable[[str], None], backgro
                             + (f"; {len(bg['errors'])} failed: {bg['errors'][0]}" if bg.get("errors") else "")))
     elif background is None:
         report.errors["ingest under load"] = "skipped: the SLA engine (scheduler.service) is not available"
+    elif not sizes.under_load:
+        log("ingest: the run under SLA sweep + digest load is left out in this mode")

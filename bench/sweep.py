@@ -5,7 +5,6 @@ loads every open ticket, decides in Python which are due, and fires them with th
 """
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -16,7 +15,7 @@ from sqlalchemy import select
 
 from bench import dataset as data
 from bench import shop
-from bench.common import Report, Row, Sizes, median, ratio, timed, timed_budget
+from bench.common import Report, Row, Sizes, median, ratio, timed, timed_budget, scratch_dir
 from handlers.clock import FakeClock
 from store.models import Ticket
 
@@ -85,7 +84,7 @@ def measure(size: int, sizes: Sizes, log: Callable[[str], None], due: bool = Tru
     from scheduler.jobs import sweep
 
     ds = data.dataset(size, log)
-    tmp = Path(tempfile.mkdtemp(prefix="afterdesk-sweep-"))
+    tmp = scratch_dir("afterdesk-sweep-")
     out: dict[str, Any] = {"tickets": size, "open": ds.open_tickets, "due": ds.due}
     # Nothing due: read-only, so one copy serves every repeat.
     rt = _runtime(ds.copy_to(tmp), data.NOW)

@@ -304,7 +304,8 @@ class Dispatcher:
             try:
                 result = await sender.deliver(item)
             except RetryLater as exc:
-                self._last_sent[destination] = time.monotonic()
+                # Wait exactly what the platform asks, then send: not that plus another pacing interval.
+                self._last_sent.pop(destination, None)
                 if exc.seconds <= INLINE_WAIT_MAX:
                     log.warning("outbox %s: %s is rate limited; waiting %.2fs", item.row_id, destination, exc.seconds)
                     await asyncio.sleep(exc.seconds)
