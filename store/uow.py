@@ -7,11 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.errors import DuplicateDelivery
+from store.outbox_repository import OutboxRepository
 from store.sla_repository import SlaRepository
 from store.repositories import (
     DedupRepository,
     FormRepository,
-    OutboxRepository,
     PersonRepository,
     ThreadRepository,
     TicketRepository,
