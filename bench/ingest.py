@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -114,10 +112,6 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
     runtime = shop.runtime(database_url, clock, **sections)
     adapter = next(a for a in runtime.adapters if hasattr(a, "settle"))
     before = _count(runtime)
-    # Our own executor for the core's worker threads, so an abandoned backlog can be dropped at the end.
-    loop = asyncio.get_running_loop()
-    executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="core")
-    loop.set_default_executor(executor)
     await runtime.start()
     stop = asyncio.Event()
     bg_task = asyncio.create_task(background(runtime, stop)) if background else None  # type: ignore[call-arg]
@@ -135,8 +129,7 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
         left = adapter.inflight.count
     finally:
         stop.set()
-        executor.shutdown(wait=False, cancel_futures=True)  # drop what was acked but not started
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="core-stop"))
+        runtime.core.stop(drop_queued=True)  # what was acked but not started, if the drain cap was hit
         bg_result = await bg_task if bg_task else None
         await _stop(runtime)
     result = summarize(result)

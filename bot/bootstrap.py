@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from bot.config import Config, ConfigError
 from bot.console import ConsoleChat, ConsoleSender
+from bot.core_runner import CoreRunner, threads_for
 from bot.delivery import Sender
 from bot.outbox import Dispatcher, OutboxStore
 from handlers.bus import Desk, execute
@@ -57,6 +58,7 @@ class Runtime:
     desk: Desk
     dispatcher: Dispatcher
     outbox: OutboxStore
+    core: CoreRunner
     console: ConsoleChat | None = None
     adapters: list[Any] = field(default_factory=list)
     http: web.Application | None = None
@@ -70,8 +72,8 @@ class Runtime:
         return execute(self.desk, cmd)
 
     async def submit(self, cmd: Command) -> Reply:
-        """Run a command off the event loop: the core is synchronous."""
-        return await asyncio.to_thread(execute, self.desk, cmd)
+        """Run a command off the event loop, on the core's own threads: the core is synchronous."""
+        return await self.core.submit(cmd)
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
@@ -101,6 +103,7 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        self.core.stop()
         self.engine.dispose()
 
 
@@ -124,7 +127,9 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
         senders["console"] = ConsoleSender(console)
     dispatcher = Dispatcher(outbox, senders, config.outbox.poll_seconds)
     desk.on_commit = dispatcher.wake
-    runtime = Runtime(config=config, engine=engine, desk=desk, dispatcher=dispatcher, outbox=outbox, console=console)
+    core = CoreRunner(desk, threads_for(config.desk.database_url))
+    runtime = Runtime(config=config, engine=engine, desk=desk, dispatcher=dispatcher, outbox=outbox, core=core,
+                      console=console)
     http = web.Application()
     http.router.add_get("/healthz", _health)
     needs_http = False

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 # Called inside the command's transaction after a ticket changed (e.g. the SLA engine
 # recomputing deadlines), with the change kind: created, assigned, status, priority, fields, comment.
+# A "created" ticket is complete but not yet inserted, so the hook's settings go into the INSERT itself.
 ChangeHook = Callable[["Ctx", Ticket, str], None]
 # The SLA clocks of a ticket for its view, read through the unit of work the ticket was loaded in.
 ClockProvider = Callable[[Ticket, datetime, "UnitOfWork"], tuple[ClockView, ...]]
@@ -96,20 +97,19 @@ def known_person(uow: UnitOfWork, actor: Actor) -> Person | None:
     return person
 
 
-def may_use_desk(policy: DeskPolicy, uow: UnitOfWork, cmd: Command) -> bool:
-    """Who may read and change tickets: see DeskPolicy.open_platforms."""
+def may_use_desk(policy: DeskPolicy, cmd: Command, person: Person | None) -> bool:
+    """Who may read and change tickets (`person`: the actor's known person, if any): see DeskPolicy.open_platforms."""
     actor = cmd.actor
     if actor.platform in policy.open_platforms:
         return True
     if cmd.source is not None and policy.team_chat(actor.platform, cmd.source.chat_id):
         return True
-    person = known_person(uow, actor)
     return person is not None and policy.is_configured(person.key)
 
 
-def person_for(uow: UnitOfWork, actor: Actor, timezone: str = "UTC") -> Person:
-    """The person behind a verified chat identity; first contact registers them."""
-    person = known_person(uow, actor)
+def person_for(uow: UnitOfWork, actor: Actor, timezone: str = "UTC", known: Person | None = None) -> Person:
+    """The person behind a verified chat identity (`known`: already looked up); first contact registers them."""
+    person = known or known_person(uow, actor)
     if person is None:
         person = uow.people.add(
             Person(key=f"{actor.platform}:{actor.user_id}", display_name=actor.display_name or actor.user_id,
@@ -147,7 +147,8 @@ def execute(desk: Desk, cmd: Command) -> Reply:
     try:
         with desk.uow() as uow:
             now = desk.clock.now()
-            if not may_use_desk(desk.policy, uow, cmd):
+            known = known_person(uow, cmd.actor)
+            if not may_use_desk(desk.policy, cmd, known):
                 return Reply(texts=(text("err_not_member", platform=cmd.actor.platform,
                                          user_id=cmd.actor.user_id),), ok=False)
             if cmd.dedup_keys:
@@ -155,7 +156,8 @@ def execute(desk: Desk, cmd: Command) -> Reply:
                     return Reply(texts=(text("duplicate"),), duplicate=True)
                 uow.dedup.remember(cmd.dedup_keys, now)
                 uow.flush()
-            ctx = Ctx(desk, uow, cmd.actor, person_for(uow, cmd.actor, desk.policy.timezone), now, known_users=cmd.known_users)
+            person = person_for(uow, cmd.actor, desk.policy.timezone, known)
+            ctx = Ctx(desk, uow, cmd.actor, person, now, known_users=cmd.known_users)
             try:
                 reply = handler(ctx, cmd)
             except UsageError as err:

@@ -56,25 +56,23 @@ def create_ticket(ctx: Ctx, cmd: CreateTicket) -> Reply:
     if assignee is None and policy.groups[group].default_assignee:
         assignee = ctx.uow.people.by_key(policy.groups[group].default_assignee)
 
+    # Built whole before the insert (relationships set, collections given), so nothing is read back after it.
     ticket = Ticket(
         number=ctx.uow.tickets.next_number(policy.first_number), status="open" if assignee else "new",
-        priority=priority, group_key=group, reporter_id=ctx.person.id,
-        assignee_id=assignee.id if assignee else None, created_at=ctx.now, updated_at=ctx.now, reopen_count=0,
+        priority=priority, group_key=group, reporter=ctx.person, assignee=assignee,
+        created_at=ctx.now, updated_at=ctx.now, reopen_count=0, comments=[], watchers=[], threads=[], events=[],
+        tags=[TicketTag(tag=t[:60]) for t in dict.fromkeys(cmd.tags)],
+        attachments=[Attachment(platform=f.platform, file_id=f.file_id, name=f.name, mime_type=f.mime_type,
+                                added_by_id=ctx.person.id, created_at=ctx.now) for f in cmd.attachments],
         **fields,
     )
-    ctx.uow.tickets.add(ticket)
-    ticket.tags.extend(TicketTag(tag=t[:60]) for t in dict.fromkeys(cmd.tags))
-    for f in cmd.attachments:
-        ticket.attachments.append(Attachment(platform=f.platform, file_id=f.file_id, name=f.name,
-                                             mime_type=f.mime_type, added_by_id=ctx.person.id, created_at=ctx.now))
     ctx.audit(ticket, "created", detail=ticket.title)
     ctx.audit(ticket, "routed", "group", "", group, detail=reason)
     if assignee:
         ctx.audit(ticket, "assigned", "assignee", "", assignee.display_name)
         ctx.audit(ticket, "status", "status", "new", "open")
-    ctx.uow.flush()
-    ctx.uow.refresh(ticket)
     ctx.changed(ticket, "created")
+    ctx.uow.tickets.add(ticket)
     notify.card(ctx, ticket)
     ref = f"#{ticket.number}"
     if assignee:

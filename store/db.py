@@ -1,16 +1,20 @@
 """Engines: SQLite tuned for a chat bot (WAL, FKs, write lock up front) or any SQLAlchemy URL."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+BUSY_TIMEOUT_S = 30
+_HOLDS_WRITER = "afterdesk_holds_writer"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}, **kwargs)
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -25,15 +29,38 @@ def _tune_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    # SQLite has one writer; threads that lose the race for it sleep in its busy handler in growing
+    # steps (up to 100 ms) while the lock sits free. Queuing this process's writers on a Python lock
+    # first hands the database over the moment the last transaction ends.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        info = conn.connection.info
+        if not info.get(_HOLDS_WRITER):
+            # A thread that already holds it through another connection must not wait forever:
+            # past the busy timeout it goes on, and SQLite's own lock decides as before.
+            info[_HOLDS_WRITER] = writer.acquire(timeout=BUSY_TIMEOUT_S)
         # A deferred transaction that reads then writes fails with "database is locked" when
         # another writer got in between; taking the write lock up front makes writers queue.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            _release(info)
+            raise
+
+    def _release(info: dict[str, Any]) -> None:
+        if info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        # Back in the pool means committed or rolled back (sessions and `engine.begin()` return theirs).
+        _release(record.info)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -27,8 +27,9 @@ OPEN_STATUSES = ("new", "open", "waiting")
 
 
 class TicketRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, new_tickets: set[int] | None = None) -> None:
         self.session = session
+        self.new_tickets = set() if new_tickets is None else new_tickets
 
     def ensure_counter(self, start: int) -> None:
         """Create the ticket counter once (at start), so numbering never races on its first row."""
@@ -54,6 +55,7 @@ class TicketRepository:
     def add(self, ticket: Ticket) -> None:
         self.session.add(ticket)
         self.session.flush()
+        self.new_tickets.add(ticket.id)
 
     def get(self, ticket_id: int, lock: bool = False) -> Ticket | None:
         """A ticket by id; `lock` holds its row until commit (PostgreSQL; SQLite already serializes writers)."""
@@ -171,10 +173,13 @@ class PersonRepository:
 
 
 class ThreadRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, new_tickets: set[int] | None = None) -> None:
         self.session = session
+        self.new_tickets = set() if new_tickets is None else new_tickets
 
     def for_ticket(self, ticket_id: int) -> Sequence[TicketThread]:
+        if ticket_id in self.new_tickets:
+            return ()
         stmt = select(TicketThread).where(TicketThread.ticket_id == ticket_id).order_by(TicketThread.id)
         return self.session.execute(stmt).scalars().all()
 
@@ -185,6 +190,7 @@ class ThreadRepository:
         return self.session.execute(stmt).scalar_one_or_none()
 
     def add(self, thread: TicketThread) -> None:
+        self.new_tickets.discard(thread.ticket_id)
         self.session.add(thread)
         self.session.flush()
 

@@ -40,8 +40,10 @@ class TicketSlaRows:
 
 
 class SlaRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, new_tickets: set[int] | None = None) -> None:
         self.session = session
+        # Tickets created by this transaction (see UnitOfWork): they have no SLA rows until we add one.
+        self.new_tickets = set() if new_tickets is None else new_tickets
 
     # --- the sweep ------------------------------------------------------------------------------
 
@@ -98,20 +100,27 @@ class SlaRepository:
     # --- pauses, reminders, acknowledgements, follow-ups ------------------------------------------
 
     def pauses(self, ticket_id: int) -> Sequence[SlaPause]:
+        if ticket_id in self.new_tickets:
+            return ()
         return self.session.execute(
             select(SlaPause).where(SlaPause.ticket_id == ticket_id).order_by(SlaPause.started_at, SlaPause.id)
         ).scalars().all()
 
-    def add(self, row: object) -> None:
+    def add(self, row: SlaPause | SlaAck | SlaFollowUp) -> None:
+        self.new_tickets.discard(row.ticket_id)
         self.session.add(row)
 
     def reminders(self, ticket_id: int) -> Sequence[SlaReminder]:
+        if ticket_id in self.new_tickets:
+            return ()
         return self.session.execute(
             select(SlaReminder).where(SlaReminder.ticket_id == ticket_id).order_by(SlaReminder.id)
         ).scalars().all()
 
     def add_once(self, row: SlaReminder | DigestRun) -> bool:
         """Insert a row guarded by a UNIQUE key; False (and nothing written) if it already exists."""
+        if isinstance(row, SlaReminder):
+            self.new_tickets.discard(row.ticket_id)
         try:
             with self.session.begin_nested():
                 self.session.add(row)
@@ -121,9 +130,13 @@ class SlaRepository:
         return True
 
     def acks(self, ticket_id: int) -> Sequence[SlaAck]:
+        if ticket_id in self.new_tickets:
+            return ()
         return self.session.execute(select(SlaAck).where(SlaAck.ticket_id == ticket_id)).scalars().all()
 
     def pending_followups(self, ticket_id: int) -> Sequence[SlaFollowUp]:
+        if ticket_id in self.new_tickets:
+            return ()
         return self.session.execute(
             select(SlaFollowUp)
             .where(SlaFollowUp.ticket_id == ticket_id, SlaFollowUp.fired_at.is_(None))

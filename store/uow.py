@@ -28,13 +28,16 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
-        self.tickets = TicketRepository(self.session)
+        # Tickets inserted by this transaction: no other one can have rows hanging off them yet,
+        # so repositories answer "none" for them without a query (creating a ticket is the hot path).
+        self.new_tickets: set[int] = set()
+        self.tickets = TicketRepository(self.session, self.new_tickets)
         self.people = PersonRepository(self.session)
-        self.threads = ThreadRepository(self.session)
+        self.threads = ThreadRepository(self.session, self.new_tickets)
         self.outbox = OutboxRepository(self.session)
         self.dedup = DedupRepository(self.session)
         self.forms = FormRepository(self.session)
-        self.sla = SlaRepository(self.session)
+        self.sla = SlaRepository(self.session, self.new_tickets)
         return self
 
     def __exit__(

@@ -170,7 +170,8 @@ class SlackAdapter:
 
         async def begin(next_: Callable[[], Awaitable[None]]) -> None:
             # Listener middleware runs before Bolt acknowledges, so the work is counted before Slack
-            # (or a test) sees the answer.
+            # (or a test) sees the answer, and waits for room in the core before Slack is told "got it".
+            await self.runtime.core.door.acquire()
             self.inflight.begin()
             await next_()
 
@@ -181,6 +182,7 @@ class SlackAdapter:
                 log.exception("slack: %s failed", fn.__name__)
             finally:
                 self.inflight.end()
+                self.runtime.core.door.release()
 
         run.__name__ = fn.__name__
         register(middleware=[begin])(run)

@@ -45,6 +45,9 @@ class SlaEngine:
         """Change hook: pauses, rebound, cleared alerts, new deadlines and next event."""
         if not self.settings.enabled:
             return
+        if kind == "created":
+            self._first_clocks(ticket)
+            return
         # Flushing takes the ticket's row lock now (PostgreSQL), so a sweep holding it finishes first
         # and its alerts are visible below.
         ctx.uow.flush()
@@ -53,6 +56,15 @@ class SlaEngine:
             change_status(ctx, ticket, "open")
             return
         self.recompute(ctx, ticket)
+
+    def _first_clocks(self, ticket: Ticket) -> None:
+        """A ticket being created has no pauses, alerts or follow-ups yet: nothing to read."""
+        clocks = compute_clocks(self.settings, ticket, ())
+        by_key = {c.key: c for c in clocks}
+        fr, res = by_key.get("first_response"), by_key.get("resolution")
+        ticket.first_response_due = fr.due if fr else None
+        ticket.resolution_due = res.due if res else None
+        ticket.sla_next_at = self.next_event(ticket, clocks, (), (), ())
 
     def recompute(self, ctx: Ctx, ticket: Ticket) -> None:
         """Bring the ticket's SLA state in line with the ticket and the policy as they are now."""
