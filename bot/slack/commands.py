@@ -57,8 +57,8 @@ async def on_slash(a: SlackAdapter, args: AsyncArgs) -> None:
         return
     await args.ack()
     reply = await a.run(cmd)
-    await args.respond(text=render.reply_text(reply), response_type="ephemeral" if reply.ephemeral else "in_channel",
-                       unfurl_links=False)
+    await answers.tell(a.client, user_id, render.reply_text(reply), body.get("response_url"),
+                       response_type="ephemeral" if reply.ephemeral else "in_channel")
 
 
 async def open_form(a: SlackAdapter, trigger_id: str, prefill: Mapping[str, str], meta: Mapping[str, Any],
