@@ -16,7 +16,7 @@ from store.errors import DuplicateDelivery
 from store.models import AuditEvent, Identity, Person, Ticket
 
 if TYPE_CHECKING:
-    from store.uow import UnitOfWork
+    from store.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ ClockProvider = Callable[[Ticket, datetime, "UnitOfWork"], tuple[ClockView, ...]
 
 @dataclass
 class Desk:
-    uow: Callable[[], UnitOfWork]
+    uow: UnitOfWorkFactory
     clock: Clock
     policy: DeskPolicy
     change_hooks: list[ChangeHook] = field(default_factory=list)

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_S = 30
 _HOLDS_WRITER = "afterdesk_holds_writer"
+_READ_ONLY_KEY = "afterdesk_read_only"
+# Execution options of an engine whose transactions only read (see UnitOfWorkFactory.read_only).
+READ_ONLY = {_READ_ONLY_KEY: True}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -40,6 +43,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(_READ_ONLY_KEY):
+            # WAL: a reader sees a snapshot and never waits for the writer (nor makes it wait).
+            conn.exec_driver_sql("BEGIN")
+            return
         info = conn.connection.info
         if not info.get(_HOLDS_WRITER):
             # A thread that already holds it through another connection must not wait forever:

@@ -6,6 +6,7 @@ from types import TracebackType
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.db import READ_ONLY
 from store.errors import DuplicateDelivery
 from store.outbox_repository import OutboxRepository
 from store.sla_repository import SlaRepository
@@ -83,6 +84,13 @@ class UnitOfWorkFactory:
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
+        engine = session_factory.kw["bind"]
+        self._reader = sessionmaker(bind=engine.execution_options(**READ_ONLY), expire_on_commit=False)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    def read_only(self) -> UnitOfWork:
+        """For reports that change nothing (the digest): on SQLite it reads a snapshot beside the writer
+        instead of queuing for the write lock, so a long report never holds up a command."""
+        return UnitOfWork(self._reader)
