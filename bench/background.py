@@ -41,11 +41,11 @@ async def loop(runtime: Any, stop: asyncio.Event) -> dict[str, Any]:
     desk = runtime.desk
 
     def digest() -> None:
-        with desk.uow() as uow:
+        with desk.uow.read_only() as uow:
             digest_for(uow, engine.settings, desk.policy, shop.DIGEST_RECIPIENT, None, desk.clock.now())
 
     def count() -> int:
-        with desk.uow() as uow:
+        with desk.uow.read_only() as uow:
             return uow.tickets.count()
 
     sweeps = digests = fired = 0
