@@ -90,11 +90,14 @@ async def run_floor(sizes: Sizes, api_base_url: str, response_urls: list[str]) -
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
+        cpu0 = time.process_time()
         result = await load(_slack_spec(sizes, f"http://127.0.0.1:{port}/slack/events", response_urls))
+        cpu = time.process_time() - cpu0
     finally:
         await runner.cleanup()
     result = summarize(result)
     result["per_second"] = result["ok"] / result["elapsed"]
+    result["server_cpu_ms_each"] = cpu * 1000 / max(1, result["ok"])
     return result
 
 
@@ -115,6 +118,7 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
     await runtime.start()
     stop = asyncio.Event()
     bg_task = asyncio.create_task(background(runtime, stop)) if background else None  # type: ignore[call-arg]
+    cpu0 = time.process_time()
     try:
         result = await load(_slack_spec(sizes, f"http://127.0.0.1:{runtime.http_port}/slack/events",
                                         response_urls))
@@ -125,6 +129,7 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
         except TimeoutError:
             pass
         drain = time.monotonic() - t_end
+        cpu = time.process_time() - cpu0
         created = _count(runtime, reopen=True) - before
         left = adapter.inflight.count
     finally:
@@ -134,7 +139,8 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
         await _stop(runtime)
     result = summarize(result)
     result.update(created=created, drain_s=drain, per_second=created / (result["elapsed"] + drain),
-                  acked_per_second=result["ok"] / result["elapsed"], abandoned=left)
+                  acked_per_second=result["ok"] / result["elapsed"], abandoned=left,
+                  server_cpu_ms_each=cpu * 1000 / max(1, created))
     if bg_result is not None:
         result["background"] = bg_result
     return result
@@ -225,7 +231,9 @@ async def _run(report: Report, sizes: Sizes, log: Callable[[str], None], backgro
                    "≥ 0.5x floor", ratio(ours["per_second"], floor["per_second"]) >= 0.5,  # type: ignore[operator]
                    note=f"{ours['created']} created in {ours['elapsed']:.1f} s + {ours['drain_s']:.1f} s drain"
                         + (f" ({ours['abandoned']} acked, still queued, dropped)" if ours["abandoned"] else "") + "; "
-                        f"acked {ours['acked_per_second']:.0f}/s; errors {ours['errors'] or 'none'}"))
+                        f"acked {ours['acked_per_second']:.0f}/s; server CPU {ours['server_cpu_ms_each']:.2f} ms per "
+                        f"ticket (floor: {floor['server_cpu_ms_each']:.2f} ms per ack); "
+                        f"errors {ours['errors'] or 'none'}"))
     if peer_result is not None:
         r = ratio(ours["per_second"], peer_result["per_second"])
         report.add(Row("ingest", "tickets created/s vs peer", ours["per_second"], "/s",

@@ -31,11 +31,13 @@ _NEXT_NUMBER = (
     update(Counter).where(Counter.name == "ticket").values(value=Counter.value + 1).returning(Counter.value)
     .execution_options(synchronize_session=False)
 )
-_PERSON_BY_KEY = select(Person).where(Person.key == bindparam("key"))
+# A person's identities load when first used (a card's mention, a DM), not with every lookup: the
+# select-in load was a seventh of a new ticket's cost, mostly for actors whose identities nobody reads.
+_PERSON_BY_KEY = select(Person).where(Person.key == bindparam("key")).options(lazyload(Person.identities))
 _PERSON_BY_IDENTITY = select(Person).join(Identity).where(
     Identity.platform == bindparam("platform"), Identity.workspace == bindparam("workspace"),
     Identity.user_id == bindparam("user_id"),
-)
+).options(lazyload(Person.identities))
 
 
 class TicketRepository:
