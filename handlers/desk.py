@@ -13,7 +13,7 @@ from handlers.policy import DeskPolicy
 from handlers.replies import Reply, UsageError, text
 from handlers.views import ClockView, TicketView, ticket_view
 from store.errors import DuplicateDelivery
-from store.models import AuditEvent, Identity, Person, Ticket
+from store.models import Identity, Person, Ticket
 
 if TYPE_CHECKING:
     from store.uow import UnitOfWork, UnitOfWorkFactory
@@ -61,17 +61,9 @@ class Ctx:
 
     def audit(self, ticket: Ticket, action: str, field: str = "", old: Any = "", new: Any = "", detail: str = "",
               system: bool = False) -> None:
-        ticket.events.append(
-            AuditEvent(
-                actor_id=None if system else self.person.id,
-                at=self.now,
-                action=action,
-                field=field,
-                old_value="" if old is None else str(old),
-                new_value="" if new is None else str(new),
-                detail=detail,
-            )
-        )
+        self.uow.audit(ticket, actor_id=None if system else self.person.id, at=self.now, action=action, field=field,
+                       old_value="" if old is None else str(old), new_value="" if new is None else str(new),
+                       detail=detail)
 
     def changed(self, ticket: Ticket, kind: str) -> None:
         ticket.updated_at = self.now

@@ -60,7 +60,7 @@ def create_ticket(ctx: Ctx, cmd: CreateTicket) -> Reply:
     ticket = Ticket(
         number=ctx.uow.tickets.next_number(policy.first_number), status="open" if assignee else "new",
         priority=priority, group_key=group, reporter=ctx.person, assignee=assignee,
-        created_at=ctx.now, updated_at=ctx.now, reopen_count=0, comments=[], watchers=[], threads=[], events=[],
+        created_at=ctx.now, updated_at=ctx.now, reopen_count=0, comments=[], watchers=[], threads=[],
         tags=[TicketTag(tag=t[:60]) for t in dict.fromkeys(cmd.tags)],
         attachments=[Attachment(platform=f.platform, file_id=f.file_id, name=f.name, mime_type=f.mime_type,
                                 added_by_id=ctx.person.id, created_at=ctx.now) for f in cmd.attachments],
