@@ -17,8 +17,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    case,
+    literal_column,
+    or_,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement, Grouping
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -83,11 +89,20 @@ class Identity(Base):
     person: Mapped[Person] = relationship(back_populates="identities")
 
 
+def _once_set(column: str) -> Index:
+    """An index of a ticket's instant, only where it is set: inserting a ticket leaves it alone."""
+    only_set = text(f"{column} IS NOT NULL")
+    return Index(f"ix_tickets_{column}", column, sqlite_where=only_set, postgresql_where=only_set)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_status_group", "status", "group_key"),
+        # The backlog (by status, group and assignee) is counted from this index alone.
+        Index("ix_tickets_status_group_assignee", "status", "group_key", "assignee_id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        # The digest's activity and attainment are ranges of the clock instants and deadlines.
+        *(_once_set(column) for column in ("first_response_at", "resolved_at", "closed_at")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -116,8 +131,8 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     # SLA deadlines live on the ticket; the sweep reads only rows whose next SLA event is due.
-    first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     sla_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
     reporter: Mapped[Person] = relationship(foreign_keys=[reporter_id], lazy="joined")
@@ -138,6 +153,40 @@ class Ticket(Base):
     @property
     def is_rebound(self) -> bool:
         return self.reopen_count > 0
+
+
+OPEN_STATUSES = ("new", "open", "waiting")
+
+
+def _while_open(t: Any, value: Any) -> ColumnElement[datetime]:
+    # Literals, not bound parameters: SQLite and PostgreSQL use an index on an expression only for a query
+    # that spells the very same expression. No status term is left for the planner to pick another index by.
+    is_open = t.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES])
+    return case((is_open, value))
+
+
+def open_due(t: Any) -> ColumnElement[datetime]:
+    """An open ticket's earliest running deadline (the first response while unanswered, else the resolution;
+    the first response on a tie); NULL for a done ticket or one with no running clock.
+    `t` is the tickets table's columns (`Ticket` or `Ticket.__table__.c`)."""
+    first_runs = and_(t.first_response_at.is_(None), t.first_response_due.is_not(None),
+                      or_(t.resolution_due.is_(None), t.first_response_due <= t.resolution_due))
+    return _while_open(t, case((first_runs, t.first_response_due), else_=t.resolution_due))
+
+
+def open_since(t: Any) -> ColumnElement[datetime]:
+    """An open ticket's creation time; NULL for a done one."""
+    return _while_open(t, t.created_at)
+
+
+# Partial indexes over open tickets only. Breached and due-soon tickets are a range of the first (counted
+# without reading a ticket row, listed by number from it); the oldest open ones are the head of the second.
+# (PostgreSQL wants an indexed expression in parentheses: Grouping.)
+_t = Ticket.__table__.c
+Index("ix_tickets_open_due", Grouping(open_due(_t)), _t.group_key, _t.number,
+      sqlite_where=open_due(_t).is_not(None), postgresql_where=open_due(_t).is_not(None))
+Index("ix_tickets_open_since", Grouping(open_since(_t)),
+      sqlite_where=open_since(_t).is_not(None), postgresql_where=open_since(_t).is_not(None))
 
 
 class Comment(Base):
@@ -176,6 +225,9 @@ class Attachment(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # The digest counts the reopenings of a day; only they are indexed, other events leave it alone.
+    __table_args__ = (Index("ix_audit_events_reopened_at", "at", sqlite_where=text("action = 'reopened'"),
+                            postgresql_where=text("action = 'reopened'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)

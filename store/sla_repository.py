@@ -5,11 +5,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.models import AuditEvent, Person, Ticket
+from store.models import AuditEvent, Person, Ticket, open_due, open_since
 from store.sla_models import DigestRun, SlaAck, SlaFollowUp, SlaPause, SlaReminder
 
 OPEN = ("new", "open", "waiting")
@@ -17,16 +17,11 @@ DONE = ("resolved", "closed")
 
 
 @dataclass(frozen=True)
-class ClockRow:
-    """What attainment needs of one ticket (plain values, no session)."""
+class Attained:
+    """(met, total) of the first-response and resolution clocks that concluded in a window."""
 
-    number: int
-    first_response_due: datetime | None
-    first_response_at: datetime | None
-    resolution_due: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    status: str
+    first_response: tuple[int, int]
+    resolution: tuple[int, int]
 
 
 @dataclass
@@ -166,47 +161,70 @@ class SlaRepository:
         return self.session.execute(self._in_groups(stmt, groups)).scalar_one()
 
     def count_reopened(self, start: datetime, end: datetime, groups: Collection[str]) -> int:
+        # The action as a literal: ix_audit_events_reopened_at is a partial index for that very condition.
         stmt = (
             select(func.count(AuditEvent.id))
             .join(Ticket, Ticket.id == AuditEvent.ticket_id)
-            .where(AuditEvent.action == "reopened", AuditEvent.at >= start, AuditEvent.at < end)
+            .where(AuditEvent.action == literal_column("'reopened'"), AuditEvent.at >= start, AuditEvent.at < end)
         )
         return self.session.execute(self._in_groups(stmt, groups)).scalar_one()
 
     def backlog_by(self, column: str, groups: Collection[str]) -> list[tuple[str, int]]:
         """Open tickets counted by status, group_key or assignee (display name; '' for nobody)."""
+        # Counted in the order of the (status, group_key, assignee_id) index, without reading a ticket row,
+        # then summed by the column (people named last: a join first would read every open ticket's row).
+        per = (self._in_groups(select(Ticket.status, Ticket.group_key, Ticket.assignee_id, func.count().label("n"))
+                               .where(Ticket.status.in_(OPEN)), groups)
+               .group_by(Ticket.status, Ticket.group_key, Ticket.assignee_id).subquery())
+        key = func.coalesce(Person.display_name, "") if column == "assignee" else per.c[column]
+        stmt = select(key, func.sum(per.c.n)).select_from(per)
         if column == "assignee":
-            key = func.coalesce(Person.display_name, "")
-            stmt = select(key, func.count(Ticket.id)).outerjoin(Person, Person.id == Ticket.assignee_id)
-        else:
-            key = getattr(Ticket, column)
-            stmt = select(key, func.count(Ticket.id))
-        stmt = self._in_groups(stmt.where(Ticket.status.in_(OPEN)), groups).group_by(key)
-        rows = self.session.execute(stmt).all()
+            stmt = stmt.outerjoin(Person, Person.id == per.c.assignee_id)
+        rows = self.session.execute(stmt.group_by(key)).all()
         return sorted(((str(k or ""), int(n)) for k, n in rows), key=lambda kv: (-kv[1], kv[0]))
 
-    def clock_rows(self, start: datetime, end: datetime, groups: Collection[str]) -> list[ClockRow]:
-        """Tickets whose first-response or resolution clock met, missed or fell due in [start, end)."""
-        def within(column):  # type: ignore[no-untyped-def]
-            return and_(column >= start, column < end)
+    def attainment(self, windows: Sequence[tuple[datetime, datetime]], now: datetime,
+                   groups: Collection[str]) -> list[Attained]:
+        """SLA attainment per window [start, end): a met clock counts when it finished, a missed one at its
+        deadline (once past `now`), so each clock is counted once, whatever happened later.
 
-        stmt = select(Ticket.number, Ticket.first_response_due, Ticket.first_response_at, Ticket.resolution_due,
-                      Ticket.resolved_at, Ticket.closed_at, Ticket.status).where(or_(
-                          within(Ticket.first_response_at), within(Ticket.first_response_due),
-                          within(Ticket.resolved_at), within(Ticket.closed_at), within(Ticket.resolution_due)))
-        return [ClockRow(*row) for row in self.session.execute(self._in_groups(stmt, groups)).all()]
+        Summed in SQL over the tickets with a clock instant in the windows, found on the instants' indexes."""
+        lo, hi = min(start for start, _ in windows), max(end for _, end in windows)
+        done = case((Ticket.status.in_(DONE), func.coalesce(Ticket.resolved_at, Ticket.closed_at)))
+        clocks = ((Ticket.first_response_due, func.coalesce(Ticket.first_response_at, done)),
+                  (Ticket.resolution_due, done))
+        sums = []
+        for start, end in windows:
+            for due, finished in clocks:
+                met = and_(finished <= due, finished >= start, finished < end)
+                missed = and_(or_(finished.is_(None), finished > due), due >= start, due < end, due < now)
+                sums += [func.count(case((met, 1))), func.count(case((missed, 1)))]
+        instants = (Ticket.first_response_at, Ticket.first_response_due, Ticket.resolved_at, Ticket.closed_at,
+                    Ticket.resolution_due)
+        stmt = select(*sums).where(or_(*(and_(column >= lo, column < hi) for column in instants)))
+        n = [int(v) for v in self.session.execute(self._in_groups(stmt, groups)).one()]
+        return [Attained((n[i], n[i] + n[i + 1]), (n[i + 2], n[i + 2] + n[i + 3])) for i in range(0, len(n), 4)]
 
-    def open_due_before(self, end: datetime, groups: Collection[str]) -> Sequence[Ticket]:
-        """Open tickets with a running clock due before `end` (breached ones and those due soon)."""
-        stmt = select(Ticket).where(Ticket.status.in_(OPEN), or_(
-            and_(Ticket.first_response_at.is_(None), Ticket.first_response_due < end),
-            Ticket.resolution_due < end,
-        )).order_by(Ticket.number)
-        return self.session.execute(self._in_groups(stmt, groups)).scalars().all()
+    def open_due(self, start: datetime | None, end: datetime, limit: int,
+                 groups: Collection[str]) -> tuple[int, Sequence[Ticket]]:
+        """Open tickets whose earliest running deadline falls in [start, end) (`start` None: any time before
+        `end`): how many, and the first `limit` by number. Both read the ix_tickets_open_due index, not
+        the open tickets' rows."""
+        due = open_due(Ticket)
+        within = [due < end] if start is None else [due >= start, due < end]
+        count = self.session.execute(self._in_groups(select(func.count()).select_from(Ticket).where(*within),
+                                                     groups)).scalar_one()
+        # `number + 0`: SQLite would otherwise walk the number index and read row after row until it had
+        # `limit` due ones; sorting what the range holds is bounded by the open tickets.
+        first = self._in_groups(select(Ticket.id).where(*within), groups).order_by(Ticket.number + 0).limit(limit)
+        tickets = self.session.execute(select(Ticket).where(Ticket.id.in_(first)).order_by(Ticket.number))
+        return int(count), tickets.unique().scalars().all()
 
     def oldest_open(self, limit: int, groups: Collection[str]) -> Sequence[Ticket]:
-        stmt = self._in_groups(select(Ticket).where(Ticket.status.in_(OPEN)), groups)
-        return self.session.execute(stmt.order_by(Ticket.created_at, Ticket.id).limit(limit)).scalars().all()
+        """The head of ix_tickets_open_since (by creation, then id): never a walk through done tickets."""
+        since = open_since(Ticket)
+        stmt = self._in_groups(select(Ticket).where(since.is_not(None)), groups)
+        return self.session.execute(stmt.order_by(since, Ticket.id).limit(limit)).scalars().all()
 
     def top(self, column: str, start: datetime, end: datetime, limit: int,
             groups: Collection[str]) -> list[tuple[str, int]]:

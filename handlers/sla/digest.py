@@ -18,7 +18,6 @@ from handlers.sla.format import at, clock_name, span, word
 from handlers.sla.policy import DigestRecipient, SlaSettings
 from store.models import Ticket
 from store.sla_models import DigestRun
-from store.sla_repository import ClockRow
 
 if TYPE_CHECKING:
     from store.uow import UnitOfWork
@@ -51,23 +50,12 @@ def _pairs(items: Sequence[tuple[str, int]]) -> str:
     return ", ".join(f"{k} {n}" for k, n in items) or word("sla_digest_none")
 
 
-def attainment(rows: Sequence[ClockRow], start: datetime, end: datetime, now: datetime) -> dict[str, tuple[int, int]]:
-    """(met, total) per clock for clocks that concluded in [start, end): a met clock when it finished,
-    a missed one at its deadline — so each clock is counted once, whatever happened later."""
-    result = {FIRST_RESPONSE: (0, 0), RESOLUTION: (0, 0)}
-    for r in rows:
-        done = r.resolved_at or r.closed_at if r.status in ("resolved", "closed") else None
-        for key, due, finished in ((FIRST_RESPONSE, r.first_response_due, r.first_response_at or done),
-                                   (RESOLUTION, r.resolution_due, done)):
-            if due is None:
-                continue
-            met, total = result[key]
-            if finished is not None and finished <= due:
-                if start <= finished < end:
-                    result[key] = (met + 1, total + 1)
-            elif start <= due < end and due < now:
-                result[key] = (met, total + 1)
-    return result
+def running_clock(ticket: Ticket) -> tuple[str, datetime]:
+    """The open ticket's earliest running deadline and its clock (the first response on a tie); the
+    store's `open_due` expression picks the same one in SQL."""
+    clocks = [(FIRST_RESPONSE, ticket.first_response_due)] if ticket.first_response_at is None else []
+    clocks.append((RESOLUTION, ticket.resolution_due))
+    return min(((k, d) for k, d in clocks if d is not None), key=lambda kd: kd[1])
 
 
 def _rate(met_total: tuple[int, int]) -> str:
@@ -102,24 +90,20 @@ def build_digest(uow: UnitOfWork, settings: SlaSettings, policy: DeskPolicy, rec
         by_assignee = [(k or word("sla_digest_unassigned"), n) for k, n in repo.backlog_by("assignee", groups)]
         lines += [word("sla_digest_backlog_groups", by_group=_pairs(by_group)),
                   word("sla_digest_backlog_assignees", by_assignee=_pairs(by_assignee))]
-    rows = repo.clock_rows(week, today, groups)
-    day_rates, week_rates = attainment(rows, yesterday, today, now), attainment(rows, week, today, now)
+    day_rates, week_rates = repo.attainment([(yesterday, today), (week, today)], now, groups)
     lines.append(word("sla_digest_attainment", day=_day(day - timedelta(days=1)),
-                      fr_day=_rate(day_rates[FIRST_RESPONSE]), fr_week=_rate(week_rates[FIRST_RESPONSE]),
-                      res_day=_rate(day_rates[RESOLUTION]), res_week=_rate(week_rates[RESOLUTION])))
-    breached, due_today = [], []
-    for ticket in repo.open_due_before(tomorrow, groups):
-        clocks = [(FIRST_RESPONSE, ticket.first_response_due)] if ticket.first_response_at is None else []
-        clocks.append((RESOLUTION, ticket.resolution_due))
-        key, due = min(((k, d) for k, d in clocks if d is not None), key=lambda kd: kd[1])
-        (breached if due < now else due_today).append((ticket, key, due))
-    for head, items in (("sla_digest_breached", breached), ("sla_digest_due_today", due_today)):
-        if items:
-            lines.append(word(head, count=len(items)))
-            lines += [word("sla_digest_item_clock", ref=f"#{t.number}", title=_title(t), clock=clock_name(k),
-                           due=at(d, recipient.timezone), assignee=_assignee(t)) for t, k, d in items[:LIST_LIMIT]]
-            if len(items) > LIST_LIMIT:
-                lines.append(word("sla_digest_more", count=len(items) - LIST_LIMIT))
+                      fr_day=_rate(day_rates.first_response), fr_week=_rate(week_rates.first_response),
+                      res_day=_rate(day_rates.resolution), res_week=_rate(week_rates.resolution)))
+    for head, start, end in (("sla_digest_breached", None, now), ("sla_digest_due_today", now, tomorrow)):
+        count, tickets = repo.open_due(start, end, LIST_LIMIT, groups)
+        if count:
+            lines.append(word(head, count=count))
+            for t in tickets:
+                key, due = running_clock(t)
+                lines.append(word("sla_digest_item_clock", ref=f"#{t.number}", title=_title(t),
+                                  clock=clock_name(key), due=at(due, recipient.timezone), assignee=_assignee(t)))
+            if count > LIST_LIMIT:
+                lines.append(word("sla_digest_more", count=count - LIST_LIMIT))
     oldest = repo.oldest_open(settings.digest_oldest, groups)
     if oldest:
         lines.append(word("sla_digest_oldest"))
@@ -154,16 +138,18 @@ def send_due_digests(desk: Desk) -> list[tuple[str, date]]:
         if local.time() < recipient.at:
             continue
         day = local.date()
-        scheduled = datetime.combine(day, recipient.at, tzinfo=zone)
+        late = now - datetime.combine(day, recipient.at, tzinfo=zone) > grace
+        # Built from a read-only snapshot: the write lock is taken only to record and queue it.
+        with desk.uow.read_only() as reader:
+            if reader.sla.digest_sent(recipient.key, day):
+                continue
+            digest = build_digest(reader, settings, desk.policy, recipient, day, now, late)
         with desk.uow() as uow:
             repo = uow.sla
-            if repo.digest_sent(recipient.key, day):
-                continue
-            run = DigestRun(recipient=recipient.key, day=day, sent_at=now, late=now - scheduled > grace)
+            run = DigestRun(recipient=recipient.key, day=day, sent_at=now, late=late)
             if not repo.add_once(run):
-                continue  # another process is sending it
+                continue  # sent meanwhile, or another process is sending it
             ctx = system_ctx(desk, uow, now)
-            digest = build_digest(uow, settings, desk.policy, recipient, day, now, run.late)
             params = dict(digest.params)
             if recipient.person:
                 row = notify.dm(ctx, uow.people.by_key(recipient.person), None, digest.key, params, include_actor=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, UTC
+from datetime import date, datetime, UTC
 
 import pytest
+from sqlalchemy import event
 
 from bot.bootstrap import Runtime
 from handlers.clock import FakeClock
@@ -134,17 +135,51 @@ def test_afterdesk_digest_prints_one_for_a_date(shop: Shop, capsys):
     assert "'3 Nov' is not a date — use YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_attainment_counts_each_clock_once():
-    from handlers.sla.digest import attainment
-    from store.sla_repository import ClockRow
-
-    t = datetime(2026, 11, 2, tzinfo=UTC)
-    h = timedelta(hours=1)
-    rows = [
-        ClockRow(1, t + h, t + h / 2, t + 5 * h, t + 4 * h, None, "resolved"),      # both met
-        ClockRow(2, t + h, t + 3 * h, t + 5 * h, None, None, "open"),               # both missed (at their due)
-        ClockRow(3, t + h, None, None, None, None, "waiting"),                      # never answered; paused resolution
-        ClockRow(4, t + 30 * h, None, t + 40 * h, None, None, "new"),               # due tomorrow: not yet counted
+@pytest.mark.asyncio
+async def test_every_breach_is_counted_ten_are_listed_and_a_paused_clock_is_not_due(any_shop: Shop):
+    shop = any_shop
+    for i in range(12):
+        shop.run("xiaomei", f"Case {i}")  # 1001–1012, Mon 09:00: nobody answers, first response due 10:00
+    shop.run("xiaomei", "Waiting on the customer")  # 1013
+    shop.run("xiaomei", "Waits after its breach priority:high")  # 1014: resolution due 17:00
+    shop.clock.advance(minutes=5)
+    shop.run("a_jie", "comment 1013 Please send a photo of the label")
+    shop.run("a_jie", "status 1013 waiting")  # paused in time: no deadline while it waits
+    shop.run("a_jie", "comment 1014 Looking into it")
+    shop.clock.advance(minutes=55)
+    shop.run("xiaomei", "Due tomorrow morning")  # 1015, Mon 10:00: resolution due Tue 10:00
+    shop.run("a_jie", "comment 1015 On it")
+    shop.clock.advance(hours=8)
+    shop.run("a_jie", "status 1014 waiting")  # paused after its breach: the breach stays
+    shop.clock.set(datetime(2026, 11, 3, 1, 0, tzinfo=UTC))  # Tue 09:00 CST
+    assert ("chen", date(2026, 11, 3)) in shop.digests()
+    await shop.settle()
+    lines = shop.dms("boss")[-1].splitlines()
+    start = lines.index("Breached (13):")
+    assert lines[start:lines.index("Oldest open:")] == [
+        "Breached (13):",
+        *(f"  #{n} Case {n - 1001} — first response due 2026-11-02 10:00 CST · unassigned" for n in range(1001, 1011)),
+        "  … and 3 more",
+        "Due today (1):",
+        "  #1015 Due tomorrow morning — resolution due 2026-11-03 10:00 CST · unassigned",
     ]
-    day = attainment(rows, t, t + 24 * h, now=t + 26 * h)
-    assert day == {"first_response": (1, 3), "resolution": (1, 2)}
+    assert "#1013" not in "\n".join(lines[:lines.index("Oldest open:")])
+
+
+def test_the_digest_is_read_beside_the_writer_which_only_records_and_queues_it(shop: Shop):
+    monday(shop)
+    shop.clock.set(datetime(2026, 11, 3, 1, 0, tzinfo=UTC))  # Tue 09:00 CST
+    seen: list[str] = []
+
+    def log(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(shop.runtime.engine, "before_cursor_execute", log)
+    try:
+        assert shop.digests() == [("chen", date(2026, 11, 3))]
+    finally:
+        event.remove(shop.runtime.engine, "before_cursor_execute", log)
+    began = [(i, s) for i, s in enumerate(seen) if s.startswith("BEGIN")]
+    figures = [i for i, s in enumerate(seen) if "count(" in s and "FROM tickets" in s]
+    assert figures and all(max(b for b in began if b[0] < i)[1] == "BEGIN" for i in figures)  # a WAL snapshot
+    assert "BEGIN IMMEDIATE" in seen and "INSERT INTO sla_digest_runs" in "\n".join(seen)
