@@ -77,6 +77,9 @@ class Runtime:
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+        # Before any adapter takes a new request, so what the last process acknowledged runs first.
+        replayed = await self.core.replay(self.desk.clock.now())
+        self._tasks.append(asyncio.ensure_future(replayed))
         if self.http is not None:
             self._runner = web.AppRunner(self.http, access_log=None)
             await self._runner.setup()

@@ -1,27 +1,54 @@
-"""Where chat commands run: a few dedicated threads for the synchronous core, and a bounded door in front.
+"""Where chat commands run: a request is kept in the inbox, then run by the synchronous core on its own threads.
+
+Keeping comes first and is quick (one small INSERT), so a platform can be told "got it" at once even while
+the core works through a festival-morning burst; the command's own transaction deletes the kept copy, and
+whatever a crash leaves in the inbox runs at the next start (`replay`). Nothing acknowledged is lost.
 
 SQLite has one writer at a time, so more than one command thread there only adds lock waits and GIL
-hand-offs; PostgreSQL locks rows and takes several. The door (`door`) bounds the work a platform has
-acknowledged but the database has not yet seen: when it is full, adapters hold the acknowledgement back
-instead of promising more than the desk can write, which also bounds what a crash could lose.
+hand-offs; PostgreSQL locks rows and takes several. The door bounds the requests kept but not yet answered:
+when it is full, adapters hold the acknowledgement back (backpressure) instead of queuing without end.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from handlers.bus import Desk, execute
+from handlers.command_codec import decode, encode
 from handlers.commands import Command
 from handlers.replies import Reply
 
-# Enough to keep the command threads busy through a burst; small enough that a crash loses seconds of work.
-ROOM = 64
+log = logging.getLogger(__name__)
+
+# Requests kept and waiting for the core: enough to take a burst of several minutes of chat at full speed,
+# while each waiting request costs only its listener's memory.
+ROOM = 10_000
+KEEP_BATCH = 500
+
+
+def _resolve(future: asyncio.Future[int], value: int) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 class CoreRunner:
     def __init__(self, desk: Desk, threads: int, room: int = ROOM) -> None:
         self.desk = desk
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="core")
+        # Its own thread, so keeping a request never waits behind the commands queued for the core.
+        self._to_keep: queue.SimpleQueue[tuple[Command, asyncio.Future[int], asyncio.AbstractEventLoop] | None] = (
+            queue.SimpleQueue())
+        self._keeper: threading.Thread | None = None
         self._room = room
         self._door: asyncio.Semaphore | None = None
 
@@ -33,11 +60,87 @@ class CoreRunner:
             self._door = asyncio.Semaphore(self._room)
         return self._door
 
+    async def accept(self, cmd: Command) -> asyncio.Future[Reply]:
+        """Keep the request (durably), then queue it: returns when it is safe to acknowledge; await the
+        result for the reply."""
+        loop = asyncio.get_running_loop()
+        kept: asyncio.Future[int] = loop.create_future()
+        self._to_keep.put((cmd, kept, loop))
+        self._start_keeper()
+        inbox_id = await kept
+        return loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id)
+
     async def submit(self, cmd: Command) -> Reply:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, execute, self.desk, cmd)
+        return await (await self.accept(cmd))
+
+    def _start_keeper(self) -> None:
+        if self._keeper is None:
+            self._keeper = threading.Thread(target=self._keep_forever, name="inbox", daemon=True)
+            self._keeper.start()
+
+    def _keep_forever(self) -> None:
+        # Group commit: everything that arrived while the last batch was written goes in one transaction,
+        # so a burst costs a few write-lock hand-overs instead of one per request.
+        while True:
+            batch = [self._to_keep.get()]
+            if batch[0] is None:
+                return
+            while len(batch) < KEEP_BATCH:
+                try:
+                    item = self._to_keep.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._to_keep.put(None)
+                    break
+                batch.append(item)
+            try:
+                ids = self._keep(cmd for cmd, _, _ in batch)
+            except Exception as exc:
+                log.exception("could not keep %d request(s)", len(batch))
+                for _, kept, loop in batch:
+                    loop.call_soon_threadsafe(_fail, kept, exc)
+                continue
+            for (_, kept, loop), inbox_id in zip(batch, ids, strict=True):
+                loop.call_soon_threadsafe(_resolve, kept, inbox_id)
+
+    def _keep(self, cmds: Iterable[Command]) -> list[int]:
+        with self.desk.uow() as uow:
+            now = self.desk.clock.now()
+            ids = [uow.inbox.keep(encode(cmd), now) for cmd in cmds]
+            uow.commit()
+        return ids
+
+    async def replay(self, before: datetime) -> asyncio.Future[list[Reply]]:
+        """Queue what an earlier process kept but did not finish, oldest first and ahead of new requests;
+        their answers go to the log (the person asked before the restart)."""
+        loop = asyncio.get_running_loop()
+        left = await loop.run_in_executor(self._pool, self._left, before)
+        runs = []
+        for inbox_id, data in left:
+            try:
+                cmd = decode(data)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("inbox item %s cannot be read (%s); dropped", inbox_id, exc)
+                await loop.run_in_executor(self._pool, self._drop, inbox_id)
+                continue
+            runs.append(loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id))
+        if runs:
+            log.warning("running %d request(s) acknowledged before the last stop", len(runs))
+        return asyncio.gather(*runs)
+
+    def _left(self, before: datetime) -> list[tuple[int, dict]]:
+        with self.desk.uow.read_only() as uow:
+            return list(uow.inbox.left_until(before, limit=None))
+
+    def _drop(self, inbox_id: int) -> None:
+        with self.desk.uow() as uow:
+            uow.inbox.take(inbox_id)
+            uow.commit()
 
     def stop(self, drop_queued: bool = False) -> None:
-        """Let running commands finish; `drop_queued` abandons those not started (benchmarks only)."""
+        """Let running commands finish; `drop_queued` abandons those not started (they stay in the inbox)."""
+        self._to_keep.put(None)
         self._pool.shutdown(wait=False, cancel_futures=drop_queued)
 
 

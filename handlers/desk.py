@@ -131,13 +131,19 @@ def handles(*types: type[Command]) -> Callable[[Handler], Handler]:
     return register
 
 
-def execute(desk: Desk, cmd: Command) -> Reply:
-    """Run one command in one transaction: change + audit + outbox commit together, or nothing."""
+def execute(desk: Desk, cmd: Command, inbox_id: int | None = None) -> Reply:
+    """Run one command in one transaction: change + audit + outbox commit together, or nothing.
+
+    `inbox_id`: the kept request this command came from; it is removed in the same transaction, and
+    also when the command ends without a change, so each kept request runs exactly once."""
     handler = HANDLERS.get(type(cmd))
     if handler is None:
         raise TypeError(f"no handler for {type(cmd).__name__}")
+    committed = False
     try:
         with desk.uow() as uow:
+            if inbox_id is not None and not uow.inbox.take(inbox_id):
+                return Reply(texts=(text("duplicate"),), duplicate=True)
             now = desk.clock.now()
             known = known_person(uow, cmd.actor)
             if not may_use_desk(desk.policy, cmd, known):
@@ -155,13 +161,27 @@ def execute(desk: Desk, cmd: Command) -> Reply:
             except UsageError as err:
                 return Reply(texts=(err.text,), ok=False)
             uow.commit()
+            committed = True
     except DuplicateDelivery:
         return Reply(texts=(text("duplicate"),), duplicate=True)
     except Exception:
         # The transaction was rolled back: nothing is half-written. Say so instead of going silent.
         log.exception("command %s failed", type(cmd).__name__)
         return Reply(texts=(text("err_internal"),), ok=False)
+    finally:
+        if inbox_id is not None and not committed:
+            _forget(desk, inbox_id)
     if ctx.wrote_outbox:
         desk.on_commit()
     return reply
 
+
+def _forget(desk: Desk, inbox_id: int) -> None:
+    """The request was answered without a change (refused, duplicate, failed): do not run it again."""
+    try:
+        with desk.uow() as uow:
+            uow.inbox.take(inbox_id)
+            uow.commit()
+    except Exception:
+        # Left in the inbox it runs once more at the next start, where the same answer is given.
+        log.exception("could not clear inbox item %s", inbox_id)

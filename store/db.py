@@ -1,6 +1,7 @@
 """Engines: SQLite tuned for a chat bot (WAL, FKs, write lock up front) or any SQLAlchemy URL."""
 from __future__ import annotations
 
+import collections
 import threading
 from typing import Any
 
@@ -39,7 +40,7 @@ def _tune_sqlite(engine: Engine) -> None:
     # SQLite has one writer; threads that lose the race for it sleep in its busy handler in growing
     # steps (up to 100 ms) while the lock sits free. Queuing this process's writers on a Python lock
     # first hands the database over the moment the last transaction ends.
-    writer = threading.Lock()
+    writer = FairLock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -68,6 +69,40 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
         # Back in the pool means committed or rolled back (sessions and `engine.begin()` return theirs).
         _release(record.info)
+
+
+class FairLock:
+    """A lock handed over in arrival order. With a plain Lock the thread that just released it (the busy
+    command thread) takes it straight back, and a request waiting to be kept waits out many commands."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                return True  # handed over just as the wait ran out: it is ours
+        return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # ownership passes straight to the next in line
+            else:
+                self._held = False
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -313,6 +313,17 @@ class OutboxMessage(Base):
     result_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class InboxItem(Base):
+    """A chat request acknowledged to the platform but not yet run: kept until the command's own transaction
+    deletes it, so a crash between the two replays it instead of losing it."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    command: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class ProcessedEvent(Base):
     """Keys of platform deliveries already handled: a redelivery hits the UNIQUE key."""
 

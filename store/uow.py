@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.db import READ_ONLY
 from store.errors import DuplicateDelivery
 from store.models import AuditEvent, Ticket
+from store.inbox_repository import InboxRepository
 from store.outbox_repository import OutboxRepository
 from store.sla_repository import SlaRepository
 from store.repositories import (
@@ -42,6 +43,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self.session)
         self.dedup = DedupRepository(self.session)
         self.forms = FormRepository(self.session)
+        self.inbox = InboxRepository(self.session)
         self.sla = SlaRepository(self.session, self.new_tickets)
         return self
 

@@ -189,11 +189,23 @@ class SlackAdapter:
 
     async def run(self, cmd: Command) -> Reply:
         """Run a core command as its (named) actor; an unexpected failure becomes "nothing was changed"."""
+        return await self.finish(cmd, await self.accept(cmd))
+
+    async def accept(self, cmd: Command) -> asyncio.Future[Reply] | None:
+        """Keep the command as its (named) actor; None if it could not be kept (nothing was changed)."""
         try:
-            return await self.runtime.submit(await self.named(cmd))
+            return await self.runtime.core.accept(await self.named(cmd))
+        except Exception:
+            log.exception("slack: could not keep %s", type(cmd).__name__)
+            return None
+
+    async def finish(self, cmd: Command, pending: asyncio.Future[Reply] | None) -> Reply:
+        try:
+            if pending is not None:
+                return await pending
         except Exception:
             log.exception("slack: %s failed", type(cmd).__name__)
-            return Reply(texts=(text("err_internal"),), ok=False)
+        return Reply(texts=(text("err_internal"),), ok=False)
 
     async def named(self, cmd: Command) -> Command:
         """The command with its actor and the people Slack vouched for named (first contact gets a name)."""

@@ -24,6 +24,8 @@ COMMAND = "/ticket"
 SHORTCUT = "create_ticket_from_message"
 # What a modal submission may spend before answering (Slack closes the door at 3 s).
 FORM_BUDGET = 2.0
+# What keeping a /ticket request may add to its acknowledgement.
+KEEP_BUDGET = 0.25
 
 
 def register(a: SlackAdapter) -> None:
@@ -55,8 +57,15 @@ async def on_slash(a: SlackAdapter, args: AsyncArgs) -> None:
     except UsageError as err:
         await args.ack(text=render.mrkdwn(err.text), response_type="ephemeral")
         return
+    # Kept before Slack hears "got it", so a crash replays it instead of losing it — unless the database is
+    # too busy to keep it in time: then Slack hears first (it gives up at 3 s) and the keeping goes on.
+    keeping = asyncio.ensure_future(a.accept(cmd))
+    done, _ = await asyncio.wait({keeping}, timeout=KEEP_BUDGET)
+    if done and keeping.result() is None:
+        await args.ack(text=render.mrkdwn(text("err_internal")), response_type="ephemeral")
+        return
     await args.ack()
-    reply = await a.run(cmd)
+    reply = await a.finish(cmd, await keeping)
     await answers.tell(a.client, user_id, render.reply_text(reply), body.get("response_url"),
                        response_type="ephemeral" if reply.ephemeral else "in_channel")
 
