@@ -20,6 +20,8 @@ LEASE = timedelta(minutes=2)
 # Waits up to this long are slept in place (keeps order and the lease); longer ones are rescheduled.
 INLINE_WAIT_MAX = 30.0
 INLINE_TRANSIENT_RETRIES = 3
+# At most one claim round per this many seconds, however often commits wake the dispatcher.
+ROUND_GAP = 0.05
 
 
 class OutboxStore:
@@ -36,30 +38,22 @@ class OutboxStore:
         """Lease due rows of idle destinations, grouped by destination in id order."""
         now = self.desk.clock.now()
         with self.desk.uow() as uow:
-            taken: dict[str, int] = {}
-            rows = []
-            for r in uow.outbox.due(now, limit):
-                if r.destination not in busy and taken.get(r.destination, 0) < self.per_destination:
-                    taken[r.destination] = taken.get(r.destination, 0) + 1
-                    rows.append(r)
-            won = set(uow.outbox.claim([r.id for r in rows], now, now + LEASE, self.owner))
+            won = uow.outbox.claim(now, now + LEASE, self.owner, skip=busy, per_destination=self.per_destination,
+                                   limit=limit)
             uow.commit()
         grouped: dict[str, list[int]] = {}
-        for r in rows:
-            if r.id in won:
-                grouped.setdefault(r.destination, []).append(r.id)
+        for row_id, destination in won:
+            grouped.setdefault(destination, []).append(row_id)
         return grouped
 
     def prepare(self, row_id: int) -> Delivery | None | bool:
         """The delivery for a row; None to skip it; False when an older row must go first."""
         with self.desk.uow() as uow:
-            row = uow.outbox.get(row_id)
-            if row is None or row.status != "pending" or row.lease_owner != self.owner:
+            row = uow.outbox.renew(row_id, self.owner, self.desk.clock.now() + LEASE)
+            if row is None:
                 return None
             if uow.outbox.pending_before(row.destination, row.id):
-                return False
-            if not uow.outbox.renew(row.id, self.owner, self.desk.clock.now() + LEASE):
-                return None
+                return False  # (leaving without commit undoes the renewal)
             if row.kind == "card" and uow.outbox.newer_card_pending(row) and uow.threads.get(
                 row.ticket_id, row.platform, row.payload.get("chat_id", "")
             ):
@@ -186,13 +180,17 @@ class OutboxStore:
 class Dispatcher:
     """The async half: one worker per destination, paced by the platform's sender."""
 
-    def __init__(self, store: OutboxStore, senders: Mapping[str, Sender], poll_seconds: float = 1.0) -> None:
+    def __init__(self, store: OutboxStore, senders: Mapping[str, Sender], poll_seconds: float = 1.0,
+                 round_gap: float = ROUND_GAP) -> None:
         self.store = store
         self.senders = dict(senders)
         self.poll_seconds = poll_seconds
+        self.round_gap = round_gap
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._last_sent: dict[str, float] = {}
         self._wake: asyncio.Event | None = None
+        self._wake_queued = False
+        self._halt: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         # run() and drain() must not interleave: a round leases rows before it starts their workers.
@@ -200,8 +198,15 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Thread-safe nudge after a commit wrote outbox rows."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None and self._wake is not None and not self._wake_queued:
+            # Hundreds of commits a second need not each write to the event loop's pipe.
+            self._wake_queued = True
+            self._loop.call_soon_threadsafe(self._woken)
+
+    def _woken(self) -> None:
+        self._wake_queued = False
+        if self._wake is not None:
+            self._wake.set()
 
     async def _round(self) -> int:
         self._round_lock = self._round_lock or asyncio.Lock()
@@ -231,16 +236,21 @@ class Dispatcher:
         """Deliver until stopped; wakes on commits and polls for other processes' rows."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._halt = asyncio.Event()
+        self._wake_queued = False
         while not self._stopping:
             self._wake.clear()
+            began = self._loop.time()
             try:
                 await self._round()
             except Exception:
                 log.exception("outbox round failed; retrying")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
+            # However many commits wake us, one round per gap: the rows they wrote are all picked
+            # up by the next one. A slow claim (a long backlog) widens the gap, so claiming never
+            # takes more than a fifth of the time (and of SQLite's write lock).
+            took = self._loop.time() - began
+            await _wait(self._halt, max(self.round_gap, 5 * took) - took)
+            await _wait(self._wake, self.poll_seconds)
         await self._join()
 
     async def drain(self, rounds: int = 1000) -> None:
@@ -264,8 +274,9 @@ class Dispatcher:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._wake is not None:
-            self._wake.set()
+        for event in (self._halt, self._wake):
+            if event is not None:
+                event.set()
         await self._join()
 
     async def _work(self, destination: str, ids: list[int]) -> None:
@@ -329,3 +340,12 @@ class Dispatcher:
             self._last_sent[destination] = started
             await asyncio.to_thread(self.store.finish, item.row_id, item, result)
             return True
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until `event` is set or `seconds` have passed."""
+    if seconds > 0 and not event.is_set():
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            pass

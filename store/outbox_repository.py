@@ -1,13 +1,16 @@
 """The outbox's queries: what is due, who holds a lease, what must wait for what."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import OutboxMessage
+
+# pg_advisory_xact_lock key serialising outbox claims across processes (any constant of our own).
+CLAIM_LOCK = 0x6166746572646573
 
 
 class OutboxRepository:
@@ -17,58 +20,57 @@ class OutboxRepository:
     def add(self, message: OutboxMessage) -> None:
         self.session.add(message)
 
-    def due(self, now: datetime, limit: int = 200) -> Sequence[OutboxMessage]:
-        """Pending rows whose time has come and whose lease (if any) expired, oldest first."""
-        stmt = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-        return self.session.execute(stmt).scalars().all()
+    def claim(self, now: datetime, lease_until: datetime, owner: str, *, skip: Collection[str] = (),
+              per_destination: int = 20, limit: int = 500) -> list[tuple[int, str]]:
+        """Lease the head of each destination's queue in one statement; (id, destination) won, in id order.
 
-    def claim(self, ids: Iterable[int], now: datetime, lease_until: datetime, owner: str) -> list[int]:
-        """Take a lease on rows nobody else holds; returns the ids this caller won."""
-        won: list[int] = []
-        for row_id in ids:
-            result = self.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row_id,
-                    OutboxMessage.status == "pending",
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                )
+        A destination's rows are taken oldest first, and only up to the first one that cannot go yet
+        (not due, or leased by another dispatcher): what comes after it must wait for it. `skip`
+        leaves out the destinations this dispatcher is sending to already.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Claims by several processes take turns, so each sees the leases of the one before
+            # and no destination's queue is split between two of them.
+            self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+        ready = and_(OutboxMessage.next_attempt_at <= now,
+                     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+        pending = select(OutboxMessage.id, OutboxMessage.destination, case((ready, 0), else_=1).label("held")).where(
+            OutboxMessage.status == "pending")
+        if skip:
+            pending = pending.where(OutboxMessage.destination.not_in(list(skip)))
+        rows = pending.subquery()
+        queue = dict(partition_by=rows.c.destination, order_by=rows.c.id)
+        ranked = select(rows.c.id, func.row_number().over(**queue).label("pos"),
+                        func.sum(rows.c.held).over(**queue).label("held_so_far")).subquery()
+        chosen = (select(ranked.c.id).where(ranked.c.held_so_far == 0, ranked.c.pos <= per_destination)
+                  .order_by(ranked.c.id).limit(limit))
+        stmt = (update(OutboxMessage)
+                .where(OutboxMessage.id.in_(chosen), OutboxMessage.status == "pending", ready)
                 .values(lease_until=lease_until, lease_owner=owner)
-            )
-            if result.rowcount:
-                won.append(row_id)
-        return won
+                .returning(OutboxMessage.id, OutboxMessage.destination))
+        won = self.session.execute(stmt, execution_options={"synchronize_session": False}).all()
+        return sorted((row_id, destination) for row_id, destination in won)
 
-    def renew(self, row_id: int, owner: str, lease_until: datetime) -> bool:
-        """Extend our lease just before sending; False if the row is no longer ours to send."""
-        result = self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending", OutboxMessage.lease_owner == owner)
-            .values(lease_until=lease_until)
-        )
-        return bool(result.rowcount)
+    def renew(self, row_id: int, owner: str, lease_until: datetime) -> OutboxMessage | None:
+        """Extend our lease just before sending: the row, or None if it is no longer ours to send."""
+        stmt = (update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending", OutboxMessage.lease_owner == owner)
+                .values(lease_until=lease_until)
+                .returning(OutboxMessage))
+        return self.session.scalars(stmt, execution_options={"synchronize_session": False}).first()
 
     def get(self, row_id: int) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, row_id)
 
-    def pending_before(self, destination: str, before_id: int) -> int:
-        """How many older rows of this destination are still undelivered (order guard)."""
+    def pending_before(self, destination: str, before_id: int) -> bool:
+        """An older row of this destination is still undelivered (order guard)."""
         return self.session.execute(
-            select(func.count(OutboxMessage.id)).where(
+            select(OutboxMessage.id).where(
                 OutboxMessage.destination == destination,
                 OutboxMessage.status == "pending",
                 OutboxMessage.id < before_id,
-            )
-        ).scalar_one()
+            ).limit(1)
+        ).first() is not None
 
     def newer_card_pending(self, row: OutboxMessage) -> bool:
         """A later refresh of the same card is queued: this one would be redrawn at once."""

@@ -1,6 +1,7 @@
 """Notifications to Telegram: pacing and 429s, kicked bots and blocked users, forum topics, limits."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -250,3 +251,21 @@ async def test_sender_posts_a_card_anew_when_it_cannot_be_edited(tg, fake):
     # other refusals of an edit still park the row
     with pytest.raises(PermanentError):
         await sender.deliver(dataclasses.replace(card, row_id=912, card_message_id="1", chat_id="-100999"))
+
+
+@pytest.mark.asyncio
+async def test_a_request_telegram_refused_does_not_use_up_the_groups_minute():
+    from telegram.error import RetryAfter
+
+    from bot.telegram.pacing import Pacer
+
+    pacer = Pacer(group_per_minute=1, global_per_second=30, time_scale=600.0)  # one message per 10 hours
+
+    async def send(refused: bool) -> None:
+        async with pacer.slot(WAREHOUSE):
+            if refused:
+                raise RetryAfter(1)
+
+    with pytest.raises(RetryAfter):
+        await send(refused=True)
+    await asyncio.wait_for(send(refused=False), 5)  # not 10 hours: the refused one was not counted
