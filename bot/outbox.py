@@ -108,26 +108,24 @@ class OutboxStore:
         """Mark sent; remember the card (and every ticket message) so replies map back."""
         now = self.desk.clock.now()
         with self.desk.uow() as uow:
-            row = uow.outbox.get(row_id)
-            if row is None:
+            settled = uow.outbox.mark_sent(row_id, self.owner, now, result.message_id,
+                                           result.chat_id or item.chat_id or None)
+            if settled is None:
                 return
-            if row.lease_owner != self.owner:
-                log.warning("outbox %s: delivered after our lease passed to another dispatcher", row.id)
-            row.status, row.sent_at, row.lease_until, row.lease_owner = "sent", now, None, None
-            row.result_message_id = result.message_id
-            row.result_chat_id = result.chat_id or item.chat_id or None
-            row.attempts += 1
-            if row.ticket_id and result.message_id and item.kind in ("card", "notice", "post"):
+            ours, ticket_id = settled
+            if not ours:
+                log.warning("outbox %s: delivered after our lease passed to another dispatcher", row_id)
+            if ticket_id and result.message_id and item.kind in ("card", "notice", "post"):
                 chat = result.chat_id or item.chat_id
-                thread = uow.threads.get(row.ticket_id, row.platform, chat) if item.kind == "card" else None
+                thread = uow.threads.get(ticket_id, item.platform, chat) if item.kind == "card" else None
                 if item.kind == "card" and thread is None:
-                    uow.threads.add(TicketThread(ticket_id=row.ticket_id, platform=row.platform, chat_id=chat,
+                    uow.threads.add(TicketThread(ticket_id=ticket_id, platform=item.platform, chat_id=chat,
                                                  card_message_id=result.message_id, topic_id=result.topic_id,
                                                  created_at=now))
                 elif thread is not None and result.replaced:
                     # The old card was deleted: refreshes edit the new one, notices reply under it.
                     thread.card_message_id, thread.topic_id = result.message_id, result.topic_id
-                uow.threads.link_message(row.ticket_id, row.platform, chat, result.message_id, item.kind)
+                uow.threads.link_message(ticket_id, item.platform, chat, result.message_id, item.kind)
             uow.commit()
 
     def reschedule(self, row_id: int, error: str, delay: float, count_attempt: bool = True) -> None:

@@ -59,6 +59,21 @@ class OutboxRepository:
                 .returning(OutboxMessage))
         return self.session.scalars(stmt, execution_options={"synchronize_session": False}).first()
 
+    def mark_sent(self, row_id: int, owner: str, now: datetime, message_id: str | None,
+                  chat_id: str | None) -> tuple[bool, int | None] | None:
+        """Settle a delivered row: (whether our lease still held, its ticket); None if the row is gone."""
+        sent = dict(status="sent", sent_at=now, lease_until=None, lease_owner=None, result_message_id=message_id,
+                    result_chat_id=chat_id, attempts=OutboxMessage.attempts + 1)
+        for ours in (True, False):
+            stmt = update(OutboxMessage).where(OutboxMessage.id == row_id)
+            if ours:
+                stmt = stmt.where(OutboxMessage.lease_owner == owner)
+            row = self.session.execute(stmt.values(**sent).returning(OutboxMessage.ticket_id),
+                                       execution_options={"synchronize_session": False}).first()
+            if row is not None:
+                return ours, row.ticket_id
+        return None
+
     def get(self, row_id: int) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, row_id)
 

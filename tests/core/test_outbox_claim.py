@@ -4,6 +4,7 @@ that wake the dispatcher in a storm cost one claim round, not one each."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import pytest
 from sqlalchemy import event
 
@@ -182,3 +183,21 @@ def test_a_lease_renewed_before_sending_keeps_the_row_from_other_dispatchers(db_
     assert other.prepare(row) is None
     rt.engine.dispose()
 
+
+
+def test_a_delivery_that_outlived_its_lease_is_recorded_as_sent_with_a_warning(db_url, clock, caplog):
+    rt = make_runtime(db_url, clock)
+    (row,) = post(rt, "a", 1)
+    ours, other = OutboxStore(rt.desk), OutboxStore(rt.desk)
+    ours.claim_due(set())
+    item = ours.prepare(row)
+    clock.advance(minutes=3)  # our send hung past the lease; another dispatcher took the row
+    assert by_destination(other.claim_due(set())) == {"a": [row]}
+    with caplog.at_level(logging.WARNING, logger="afterdesk.outbox"):
+        ours.finish(row, item, Delivered(message_id="m1", chat_id="a"))
+    assert f"outbox {row}: delivered after our lease passed to another dispatcher" in caplog.text
+    assert other.prepare(row) is None  # so the other one does not send it again
+    with rt.desk.uow() as uow:
+        (sent,) = uow.outbox.by_status("sent")
+        assert (sent.id, sent.result_message_id, sent.attempts, sent.lease_owner) == (row, "m1", 1, None)
+    rt.engine.dispose()
