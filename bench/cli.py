@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {facts['python']}, SQLite {facts['sqlite']}; Afterdesk's log: {log_path}")
     if sizes.name == "quick":
         say(f"quick mode: the sweep compares {sizes.sweep_sizes[0]:,} with {sizes.sweep_sizes[1]:,} tickets "
-            f"(not 1,000,000), nothing due only (the 1,000-due sweep takes ~20 s); "
+            f"(not 1,000,000), nothing due only (the 1,000-due sweeps and their naive baseline take ~30 s); "
             f"digest and footprint run on {sizes.digest_size:,}; {sizes.ingest_seconds:g} s ingest windows, "
             f"no ingest under SLA load; "
             f"{sizes.slack_channels * sizes.slack_per_channel} Slack and "

@@ -97,9 +97,20 @@ class Report:
         return row
 
 
-def scratch_dir(prefix: str) -> Path:
-    """A temporary directory removed when the process exits (database copies are up to 1 GB each)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+MEMORY_DIR = Path("/dev/shm")
+
+
+def scratch_dir(prefix: str, memory: bool = False) -> Path:
+    """A temporary directory removed when the process exits (database copies are up to 1 GB each).
+
+    `memory`: in RAM (/dev/shm) when it has room for a few copies of the biggest database — copying 1 GB
+    there takes ~0.5 s against ~2 s on disk, and leaves no gigabytes of writeback behind to disturb the
+    next measurement. SQLite commits in WAL mode with synchronous=NORMAL do not fsync, so the database's
+    own speed differs little."""
+    base = None
+    if memory and MEMORY_DIR.is_dir() and shutil.disk_usage(MEMORY_DIR).free > 6 * 1024 ** 3:
+        base = str(MEMORY_DIR)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     atexit.register(shutil.rmtree, path, True)
     return path
 

@@ -18,6 +18,10 @@ def markdown(data: dict[str, Any]) -> str:
         ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else ""
         lines.append(f"| {r['bench']} | {r['metric']} | {fmt(r['value'], r['unit'])} | {r['baseline']} | {base} | "
                      f"{ratio} | {r['target']} | {met} |")
+    seconds = data.get("details", {}).get("seconds")
+    if seconds:  # how long the run took: the full run must stay under the 15 minutes
+        each = ", ".join(f"{name} {s:,.0f}" for name, s in seconds.items())
+        lines += ["", f"Seconds per benchmark: {each} ({sum(seconds.values()) / 60:.1f} min in all)."]
     return "\n".join(lines)
 
 

@@ -5,7 +5,9 @@ loads every open ticket, decides in Python which are due, and fires them with th
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -15,12 +17,15 @@ from sqlalchemy import select
 
 from bench import dataset as data
 from bench import shop
-from bench.common import Report, Row, Sizes, median, ratio, timed, timed_budget, scratch_dir
+from bench.common import Report, Row, Sizes, median, ratio, scratch_dir, timed, timed_budget
 from handlers.clock import FakeClock
 from store.models import Ticket
 
 OPEN = ("new", "open", "waiting")
 NOTHING_DUE_TARGET_MS = 10.0
+NAIVE_BUDGET_S = 4.0  # the naive nothing-due sweep repeats until this is spent (one run at 1M takes ~5 s)
+IDLE_REPEATS = 10  # × sizes.repeats nothing-due sweeps per size (well under a millisecond each)
+DUE_REPEATS, DUE_BUDGET_S = 3, 10.0  # 1,000-due runs of ours, each on a fresh copy of the database
 
 
 def naive_due(ticket: Ticket, now: datetime, warn_at: float, unclaimed: timedelta) -> bool:
@@ -79,43 +84,74 @@ def _runtime(path: Path, at: datetime) -> Any:
     return shop.runtime(f"sqlite:///{path}", FakeClock(at), console={"enabled": True}, **shop.SLA)
 
 
-def measure(size: int, sizes: Sizes, log: Callable[[str], None], due: bool = True, naive_due: bool = True
-            ) -> dict[str, Any]:
+@dataclass
+class _Size:
+    """One dataset's copy and the runtime on it at NOW, and what was measured on it."""
+
+    ds: data.Dataset
+    tmp: Path
+    path: Path
+    rt: Any
+    out: dict[str, Any]
+
+
+def _prepare(size: int, log: Callable[[str], None]) -> _Size:
     from scheduler.jobs import sweep
 
     ds = data.dataset(size, log)
-    tmp = scratch_dir("afterdesk-sweep-")
-    out: dict[str, Any] = {"tickets": size, "open": ds.open_tickets, "due": ds.due}
-    # Nothing due: read-only, so one copy serves every repeat.
-    rt = _runtime(ds.copy_to(tmp), data.NOW)
+    tmp = scratch_dir("afterdesk-sweep-", memory=True)
+    path = ds.copy_to(tmp)
+    rt = _runtime(path, data.NOW)
     sweep(rt.desk)  # warm the connection pool and statement cache, as a running bot has them
-    ms, samples, rep = timed(lambda: sweep(rt.desk), sizes.repeats * 4)
-    assert rep.tickets == 0, f"nothing should be due at NOW, the sweep processed {rep.tickets}"
-    out["idle_ms"], out["idle_samples_ms"] = ms * 1000, [s * 1000 for s in samples]
-    naive_ms, naive_samples, naive_n = timed_budget(lambda: naive_sweep(rt.desk), sizes.repeats, 20.0)
+    return _Size(ds, tmp, path, rt, {"tickets": size, "open": ds.open_tickets, "due": ds.due})
+
+
+def nothing_due(prepared: list[_Size], repeats: int) -> None:
+    """The nothing-due sweep on each size, their samples interleaved: the growth from one size to the other
+    is then read under the same machine load (other processes share the cores)."""
+    from scheduler.jobs import sweep
+
+    samples: list[list[float]] = [[] for _ in prepared]
+    for _ in range(repeats):
+        for i, p in enumerate(prepared):
+            t0 = time.perf_counter()
+            rep = sweep(p.rt.desk)
+            samples[i].append((time.perf_counter() - t0) * 1000)
+            assert rep.tickets == 0, f"nothing should be due at NOW, the sweep processed {rep.tickets}"
+    for p, ms in zip(prepared, samples, strict=True):
+        p.out["idle_ms"], p.out["idle_samples_ms"] = median(ms), ms
+
+
+def measure(p: _Size, sizes: Sizes, due: bool = True, naive_due: bool = True) -> dict[str, Any]:
+    """The naive nothing-due baseline, then the 1,000-due sweeps (ours and naive) on fresh copies."""
+    ds, tmp, out = p.ds, p.tmp, p.out
+    # The naive sweep is thousands of times slower; a few seconds of it tell the figure well enough.
+    naive_ms, naive_samples, naive_n = timed_budget(lambda: naive_sweep(p.rt.desk), sizes.repeats, NAIVE_BUDGET_S)
     assert naive_n == 0
     out["naive_idle_ms"], out["naive_idle_samples_ms"] = naive_ms * 1000, [s * 1000 for s in naive_samples]
-    rt.engine.dispose()
-    # 1,000 due: every repeat on a fresh copy (the sweep fires and moves each ticket's next event).
+    p.rt.engine.dispose()
+    # 1,000 due: every run on a pristine copy (the sweep fires and moves each ticket's next event). The
+    # nothing-due runs wrote nothing, so their copy serves the first.
     due_samples, naive_due_samples = [], []
     spent = 0.0
-    for _ in range(max(1, min(3, sizes.repeats)) if due else 0):
-        if spent > 20.0:  # long enough to need no repeat
+    for i in range(DUE_REPEATS if due else 0):
+        if spent > DUE_BUDGET_S:  # long enough to need no repeat
             break
-        rt = _runtime(ds.copy_to(tmp), data.DUE_AT)
+        rt = _runtime(p.path if i == 0 else ds.copy_to(tmp), data.DUE_AT)
         s, _, (calls, tickets, fired) = timed(partial(sweep_all, rt.desk), 1)
         assert fired == ds.due, f"expected {ds.due} reminders, {fired} fired ({tickets} tickets swept)"
         due_samples.append(s * 1000)
         out.update(due_calls=calls, due_fired=fired, due_tickets=tickets)
         rt.engine.dispose()
         spent += due_samples[-1] / 1000
-        if naive_due:
-            rt = _runtime(ds.copy_to(tmp), data.DUE_AT)
-            s, _, n = timed(partial(naive_sweep, rt.desk), 1)
-            assert n == ds.due, f"naive sweep found {n} due, expected {ds.due}"
-            naive_due_samples.append(s * 1000)
-            rt.engine.dispose()
-            spent += naive_due_samples[-1] / 1000
+    if due and naive_due:  # once: it is the slow one
+        rt = _runtime(ds.copy_to(tmp), data.DUE_AT)
+        s, _, n = timed(partial(naive_sweep, rt.desk), 1)
+        assert n == ds.due, f"naive sweep found {n} due, expected {ds.due}"
+        naive_due_samples.append(s * 1000)
+        rt.engine.dispose()
+    for suffix in ("", "-wal", "-shm"):  # free the memory before the next size's copies
+        Path(f"{p.path}{suffix}").unlink(missing_ok=True)
     out.update(due_ms=median(due_samples) if due_samples else None, due_samples_ms=due_samples,
                naive_due_ms=median(naive_due_samples) if naive_due_samples else None,
                naive_due_samples_ms=naive_due_samples)
@@ -123,8 +159,10 @@ def measure(size: int, sizes: Sizes, log: Callable[[str], None], due: bool = Tru
 
 
 def run(report: Report, sizes: Sizes, log: Callable[[str], None]) -> None:
-    small, big = (measure(n, sizes, log, due=i < sizes.due_sizes, naive_due=i < sizes.naive_due_sizes)
-                  for i, n in enumerate(sizes.sweep_sizes))
+    prepared = [_prepare(n, log) for n in sizes.sweep_sizes]
+    nothing_due(prepared, sizes.repeats * IDLE_REPEATS)
+    small, big = (measure(p, sizes, due=i < sizes.due_sizes, naive_due=i < sizes.naive_due_sizes)
+                  for i, p in enumerate(prepared))
     report.details["sweep"] = {"small": small, "big": big}
     for r in (small, big):
         label = f"{r['tickets']:,} tickets ({r['open']:,} open)"

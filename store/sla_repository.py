@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,13 +38,15 @@ class TicketSlaRows:
 class SlaRepository:
     def __init__(self, session: Session, new_tickets: set[int] | None = None) -> None:
         self.session = session
+        # SLA rows of tickets loaded up front (see preload): their reads below answer from memory.
+        self._loaded: dict[int, TicketSlaRows] = {}
         # Tickets created by this transaction (see UnitOfWork): they have no SLA rows until we add one.
         self.new_tickets = set() if new_tickets is None else new_tickets
 
     # --- the sweep ------------------------------------------------------------------------------
 
-    def claim_due(self, now: datetime, skip: Collection[int] = ()) -> int | None:
-        """Lock the ticket whose next SLA event is the earliest due one; peers skip locked rows.
+    def claim_due(self, now: datetime, skip: Collection[int] = (), limit: int = 1) -> list[int]:
+        """Lock up to `limit` tickets whose next SLA event is due, earliest first; peers skip locked rows.
 
         Reads the `sla_next_at` index only: a sweep with nothing due touches no ticket row. On
         PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes share the work; SQLite renders
@@ -52,49 +55,66 @@ class SlaRepository:
         stmt = select(Ticket.id).where(Ticket.sla_next_at <= now)
         if skip:
             stmt = stmt.where(Ticket.id.not_in(list(skip)))
-        stmt = stmt.order_by(Ticket.sla_next_at).limit(1).with_for_update(skip_locked=True)
-        return self.session.execute(stmt).scalar_one_or_none()
+        stmt = stmt.order_by(Ticket.sla_next_at).limit(limit).with_for_update(skip_locked=True)
+        return list(self.session.execute(stmt).scalars())
 
     def postpone(self, ticket_id: int, until: datetime) -> None:
         self.session.execute(update(Ticket).where(Ticket.id == ticket_id).values(sla_next_at=until))
 
     # --- catching up on start -------------------------------------------------------------------
 
-    def lock_open_batch(self, after_id: int, limit: int) -> list[int]:
-        """Lock the next `limit` open tickets (new, open, waiting) by id after `after_id`.
+    def lock_open_rows(self, after_id: int, limit: int) -> Sequence[Any]:
+        """Lock the next `limit` open tickets (new, open, waiting) by id after `after_id`; their columns as
+        read-only rows (a fraction of the cost of ORM objects, for the many that only need a look).
 
         A row another transaction holds (a command, a peer catching up) is waited for, not skipped, so no
         ticket is missed; locking in id order keeps two catching-up peers from deadlocking, and the second
         finds the rows the first brought up to date. SQLite renders no locking clause (BEGIN IMMEDIATE)."""
-        stmt = (select(Ticket.id).where(Ticket.status.in_(OPEN), Ticket.id > after_id)
+        stmt = (select(*Ticket.__table__.c).where(Ticket.status.in_(OPEN), Ticket.id > after_id)
                 .order_by(Ticket.id).limit(limit).with_for_update())
-        return list(self.session.execute(stmt).scalars())
+        return self.session.execute(stmt).all()
 
     def tickets(self, ids: Collection[int]) -> Sequence[Ticket]:
         stmt = select(Ticket).where(Ticket.id.in_(list(ids))).order_by(Ticket.id)
         return self.session.execute(stmt).unique().scalars().all()
 
-    def rows_of(self, ids: Collection[int]) -> dict[int, TicketSlaRows]:
-        """Pauses, alerts, acknowledgements and pending follow-ups of many tickets: four queries in all."""
+    def preload(self, ids: Collection[int]) -> None:
+        """Load the SLA rows of these locked tickets in four queries. Until the unit of work ends, pauses(),
+        reminders(), acks() and pending_followups() of them answer from memory, and rows added through this
+        repository join them: nobody else writes them while their tickets are locked."""
+        self._loaded.update(self.rows_of([i for i in ids if i not in self._loaded]))
+
+    def rows_of(self, ids: Collection[int], plain: bool = False) -> dict[int, TicketSlaRows]:
+        """Pauses, alerts, acknowledgements and pending follow-ups of many tickets: four queries in all.
+
+        `plain`: read-only rows of their columns (alerts without their message ids) instead of ORM objects,
+        several times cheaper to load — enough to tell whether a ticket's stored deadlines are current."""
         out = {ticket_id: TicketSlaRows() for ticket_id in ids}
         wanted = list(ids)
-        for pause in self.session.execute(select(SlaPause).where(SlaPause.ticket_id.in_(wanted))
-                                          .order_by(SlaPause.started_at, SlaPause.id)).scalars():
+
+        def load(model: type, *where: Any, order: Sequence[Any] = ()) -> Any:
+            if plain:
+                columns = [c for c in model.__table__.c if c.name != "message_ids"]  # type: ignore[attr-defined]
+                return self.session.execute(select(*columns).where(model.ticket_id.in_(wanted), *where)
+                                            .order_by(*order)).all()
+            return self.session.execute(select(model).where(model.ticket_id.in_(wanted), *where)
+                                        .order_by(*order)).scalars()
+
+        for pause in load(SlaPause, order=(SlaPause.started_at, SlaPause.id)):
             out[pause.ticket_id].pauses.append(pause)
-        for reminder in self.session.execute(select(SlaReminder).where(SlaReminder.ticket_id.in_(wanted))
-                                             .order_by(SlaReminder.id)).scalars():
+        for reminder in load(SlaReminder, order=(SlaReminder.id,)):
             out[reminder.ticket_id].reminders.append(reminder)
-        for ack in self.session.execute(select(SlaAck).where(SlaAck.ticket_id.in_(wanted))).scalars():
+        for ack in load(SlaAck):
             out[ack.ticket_id].acks.append(ack)
-        for followup in self.session.execute(
-                select(SlaFollowUp).where(SlaFollowUp.ticket_id.in_(wanted), SlaFollowUp.fired_at.is_(None))
-                .order_by(SlaFollowUp.due_at, SlaFollowUp.id)).scalars():
+        for followup in load(SlaFollowUp, SlaFollowUp.fired_at.is_(None), order=(SlaFollowUp.due_at, SlaFollowUp.id)):
             out[followup.ticket_id].followups.append(followup)
         return out
 
     # --- pauses, reminders, acknowledgements, follow-ups ------------------------------------------
 
     def pauses(self, ticket_id: int) -> Sequence[SlaPause]:
+        if ticket_id in self._loaded:
+            return list(self._loaded[ticket_id].pauses)
         if ticket_id in self.new_tickets:
             return ()
         return self.session.execute(
@@ -104,8 +124,20 @@ class SlaRepository:
     def add(self, row: SlaPause | SlaAck | SlaFollowUp) -> None:
         self.new_tickets.discard(row.ticket_id)
         self.session.add(row)
+        self._join(row)
+
+    def _join(self, row: object) -> None:
+        """A row added for a preloaded ticket joins its rows in memory."""
+        loaded = self._loaded.get(getattr(row, "ticket_id", None))  # type: ignore[arg-type]
+        if loaded is not None:
+            for kind, rows in ((SlaPause, loaded.pauses), (SlaReminder, loaded.reminders), (SlaAck, loaded.acks),
+                               (SlaFollowUp, loaded.followups)):
+                if isinstance(row, kind):
+                    rows.append(row)  # type: ignore[arg-type]
 
     def reminders(self, ticket_id: int) -> Sequence[SlaReminder]:
+        if ticket_id in self._loaded:
+            return list(self._loaded[ticket_id].reminders)
         if ticket_id in self.new_tickets:
             return ()
         return self.session.execute(
@@ -114,6 +146,15 @@ class SlaRepository:
 
     def add_once(self, row: SlaReminder | DigestRun) -> bool:
         """Insert a row guarded by a UNIQUE key; False (and nothing written) if it already exists."""
+        loaded = self._loaded.get(row.ticket_id) if isinstance(row, SlaReminder) else None
+        if loaded is not None:
+            # Its ticket is locked and its alerts are in memory: no savepoint needed to see the key taken.
+            # Should one slip in anyway, the UNIQUE key refuses it at flush and the transaction fails.
+            if any(r.kind == row.kind and r.deadline == row.deadline for r in loaded.reminders):
+                return False
+            self.session.add(row)
+            loaded.reminders.append(row)  # type: ignore[arg-type]
+            return True
         if isinstance(row, SlaReminder):
             self.new_tickets.discard(row.ticket_id)
         try:
@@ -122,14 +163,20 @@ class SlaRepository:
                 self.session.flush()
         except IntegrityError:
             return False
+        self._join(row)
         return True
 
     def acks(self, ticket_id: int) -> Sequence[SlaAck]:
+        if ticket_id in self._loaded:
+            return list(self._loaded[ticket_id].acks)
         if ticket_id in self.new_tickets:
             return ()
         return self.session.execute(select(SlaAck).where(SlaAck.ticket_id == ticket_id)).scalars().all()
 
     def pending_followups(self, ticket_id: int) -> Sequence[SlaFollowUp]:
+        if ticket_id in self._loaded:
+            pending = [f for f in self._loaded[ticket_id].followups if f.fired_at is None]
+            return sorted(pending, key=lambda f: (f.due_at, f.id is None, f.id or 0))
         if ticket_id in self.new_tickets:
             return ()
         return self.session.execute(

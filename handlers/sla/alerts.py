@@ -41,8 +41,8 @@ def process(ctx: Ctx, engine: SlaEngine, repo: SlaRepository, ticket: Ticket) ->
         change_status(ctx, ticket, "closed", system=True)
         notify.notice(ctx, ticket, "sla_auto_closed", {"ref": _ref(ticket), "age": age})
         out.closed.append(ticket.number)
+    clocks = engine.clocks(repo, ticket)  # none while SLA is off; alerts and follow-ups do not move them
     if s.enabled:
-        clocks = engine.clocks(repo, ticket)
         reminders = list(repo.reminders(ticket.id))
         fired = {(r.kind, r.deadline) for r in reminders}
         for c in clocks:
@@ -69,7 +69,7 @@ def process(ctx: Ctx, engine: SlaEngine, repo: SlaRepository, ticket: Ticket) ->
             _followup(ctx, engine, repo, ticket, followup, out)
     if any(kind != "followup" for _, kind, _ in out.alerts):
         notify.card(ctx, ticket)  # the card's clock line turns due soon / breached
-    engine.refresh(ctx, ticket, repo)
+    engine.refresh(ctx, ticket, repo, clocks)
     if ticket.sla_next_at is not None and ticket.sla_next_at <= now:
         # Everything due has fired, so this is a bug; don't let it make every sweep claim the ticket.
         log.error("SLA: ticket #%s still has a due event after its sweep; retrying in a minute", ticket.number)

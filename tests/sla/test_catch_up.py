@@ -40,7 +40,8 @@ async def test_tickets_opened_before_sla_was_on_get_deadlines_when_the_scheduler
         shop = Shop(rt, clock)
         assert (shop.ticket(1001).first_response_due, shop.ticket(1001).sla_next_at) == (None, None)
         [service] = rt.services
-        await service.start()  # the catch-up runs before the first sweep
+        await service.start()  # ready at once: the catch-up is the first job, the sweeps start after it
+        await service.caught_up.wait()
         await service.stop()
         t = shop.ticket(1001)  # normal: 1h / 1d from creation, reminder at 75 % (09:45 CST)
         assert (t.first_response_due, t.resolution_due, t.sla_next_at) == (utc(2), utc(1, day=3), utc(1, 45))
@@ -86,3 +87,27 @@ async def test_changed_targets_reach_open_tickets_on_the_next_start(db_url: str,
         assert catch_up(second.desk).updated == 0
     finally:
         second.engine.dispose()
+
+
+def test_a_stopping_scheduler_ends_the_catch_up_between_batches(sqlite_url: str, clock: FakeClock):
+    plain = sla_runtime(sqlite_url, clock, sla={})
+    shop = Shop(plain, clock)
+    for i in range(3):
+        shop.run("xiaomei", f"Case {i} category:hardware")
+    plain.engine.dispose()
+    rt = sla_runtime(sqlite_url, clock, chat=plain.console)
+    try:
+        shop = Shop(rt, clock)
+        asked: list[int] = []
+
+        def stop() -> bool:  # the scheduler stops while the first batch is being caught up
+            asked.append(1)
+            return len(asked) > 1
+
+        report = catch_up(rt.desk, batch=2, stop=stop)
+        assert (report.checked, report.updated, report.stopped) == (2, 2, True)
+        assert shop.ticket(1003).sla_next_at is None  # not reached: the next start catches it up
+        assert catch_up(rt.desk).updated == 1
+        assert shop.ticket(1003).sla_next_at is not None
+    finally:
+        rt.engine.dispose()

@@ -45,6 +45,17 @@ def test_only_due_tickets_are_loaded(shop: Shop):
     assert report.fired == [(1009, "first_response.warn", False)]
     claims = [s for s in statements if "sla_next_at <=" in s]
     loads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM tickets" in s
-             and "tickets.id = ?" in s]
-    assert len(claims) == 2  # the due ticket, then "nothing more"
-    assert len(loads) == 1  # one ticket row loaded: the due one
+             and "tickets.id IN" in s]
+    assert len(claims) == 1  # fewer due than a batch: nothing more to claim
+    assert len(loads) == 1  # the due ticket's row, loaded with its batch
+
+
+def test_a_batch_reads_its_sla_rows_once_not_per_ticket(shop: Shop):
+    for i in range(6):
+        shop.run("xiaomei", f"Case {i} category:hardware")
+    shop.clock.advance(minutes=46)
+    report, statements = statements_during(shop, shop.sweep)
+    assert report.kinds() == ["first_response.warn"] * 6
+    for table in ("sla_pauses", "sla_reminders", "sla_acks", "sla_followups"):
+        reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s]
+        assert len(reads) == 1, (table, reads)
