@@ -51,7 +51,7 @@ def digest_text(config: Any, to: str, day: date | None, clock: Clock) -> str:
     except DatabaseProblem as err:
         raise LookupError(str(err)) from None
     try:
-        with UnitOfWorkFactory(make_session_factory(engine))() as uow:
+        with UnitOfWorkFactory(make_session_factory(engine)).read_only() as uow:
             try:
                 digest = digest_for(uow, settings, config.policy(), to, day, clock.now())
             except KeyError as err:
