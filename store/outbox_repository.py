@@ -4,13 +4,19 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import OutboxMessage
 
 # pg_advisory_xact_lock key serialising outbox claims across processes (any constant of our own).
 CLAIM_LOCK = 0x6166746572646573
+
+
+def _ready(now: datetime) -> ColumnElement[bool]:
+    """Due, and leased by nobody (or the lease ran out)."""
+    return and_(OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
 
 
 class OutboxRepository:
@@ -22,30 +28,38 @@ class OutboxRepository:
 
     def claim(self, now: datetime, lease_until: datetime, owner: str, *, skip: Collection[str] = (),
               per_destination: int = 20, limit: int = 500) -> list[tuple[int, str]]:
-        """Lease the head of each destination's queue in one statement; (id, destination) won, in id order.
-
-        A destination's rows are taken oldest first, and only up to the first one that cannot go yet
-        (not due, or leased by another dispatcher): what comes after it must wait for it. `skip`
-        leaves out the destinations this dispatcher is sending to already.
-        """
+        """Lease the heads of the queues (see `heads`) in one statement; (id, destination) won, in id order."""
         if self.session.get_bind().dialect.name == "postgresql":
             # Claims by several processes take turns, so each sees the leases of the one before
             # and no destination's queue is split between two of them.
             self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
-        ready = and_(OutboxMessage.next_attempt_at <= now,
-                     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-        pending = select(OutboxMessage.id, OutboxMessage.destination, case((ready, 0), else_=1).label("held")).where(
-            OutboxMessage.status == "pending")
+        return self.lease(self.heads(now, skip=skip, per_destination=per_destination, limit=limit), now,
+                          lease_until, owner)
+
+    def heads(self, now: datetime, *, skip: Collection[str] = (), per_destination: int = 20,
+              limit: int = 500) -> Select[tuple[int]]:
+        """The ids at the head of each destination's queue, oldest first.
+
+        A destination's rows are taken in order, and only up to the first one that cannot go yet
+        (not due, or leased by another dispatcher): what comes after it must wait for it. `skip`
+        leaves out the destinations this dispatcher is sending to already.
+        """
+        pending = select(OutboxMessage.id, OutboxMessage.destination,
+                         case((_ready(now), 0), else_=1).label("held")).where(OutboxMessage.status == "pending")
         if skip:
             pending = pending.where(OutboxMessage.destination.not_in(list(skip)))
         rows = pending.subquery()
         queue = dict(partition_by=rows.c.destination, order_by=rows.c.id)
         ranked = select(rows.c.id, func.row_number().over(**queue).label("pos"),
                         func.sum(rows.c.held).over(**queue).label("held_so_far")).subquery()
-        chosen = (select(ranked.c.id).where(ranked.c.held_so_far == 0, ranked.c.pos <= per_destination)
-                  .order_by(ranked.c.id).limit(limit))
+        return (select(ranked.c.id).where(ranked.c.held_so_far == 0, ranked.c.pos <= per_destination)
+                .order_by(ranked.c.id).limit(limit))
+
+    def lease(self, ids: Select[tuple[int]] | Collection[int], now: datetime, lease_until: datetime,
+              owner: str) -> list[tuple[int, str]]:
+        """Lease these rows where nobody else holds them (checked again on each row); (id, destination) won."""
         stmt = (update(OutboxMessage)
-                .where(OutboxMessage.id.in_(chosen), OutboxMessage.status == "pending", ready)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _ready(now))
                 .values(lease_until=lease_until, lease_owner=owner)
                 .returning(OutboxMessage.id, OutboxMessage.destination))
         won = self.session.execute(stmt, execution_options={"synchronize_session": False}).all()
