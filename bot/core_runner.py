@@ -20,6 +20,7 @@ from datetime import datetime
 
 from handlers.bus import Desk, execute
 from handlers.command_codec import decode, encode
+from handlers.desk import forget_kept
 from handlers.commands import Command
 from handlers.replies import Reply
 
@@ -122,7 +123,7 @@ class CoreRunner:
                 cmd = decode(data)
             except (ValueError, KeyError, TypeError) as exc:
                 log.error("inbox item %s cannot be read (%s); dropped", inbox_id, exc)
-                await loop.run_in_executor(self._pool, self._drop, inbox_id)
+                await loop.run_in_executor(self._pool, forget_kept, self.desk, inbox_id)
                 continue
             runs.append(loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id))
         if runs:
@@ -132,11 +133,6 @@ class CoreRunner:
     def _left(self, before: datetime) -> list[tuple[int, dict]]:
         with self.desk.uow.read_only() as uow:
             return list(uow.inbox.left_until(before, limit=None))
-
-    def _drop(self, inbox_id: int) -> None:
-        with self.desk.uow() as uow:
-            uow.inbox.take(inbox_id)
-            uow.commit()
 
     def stop(self, drop_queued: bool = False) -> None:
         """Let running commands finish; `drop_queued` abandons those not started (they stay in the inbox)."""

@@ -170,14 +170,15 @@ def execute(desk: Desk, cmd: Command, inbox_id: int | None = None) -> Reply:
         return Reply(texts=(text("err_internal"),), ok=False)
     finally:
         if inbox_id is not None and not committed:
-            _forget(desk, inbox_id)
+            forget_kept(desk, inbox_id)
     if ctx.wrote_outbox:
         desk.on_commit()
     return reply
 
 
-def _forget(desk: Desk, inbox_id: int) -> None:
-    """The request was answered without a change (refused, duplicate, failed): do not run it again."""
+def forget_kept(desk: Desk, inbox_id: int) -> None:
+    """The kept request was answered without a change (refused, duplicate, failed, unreadable): do not run it
+    again."""
     try:
         with desk.uow() as uow:
             uow.inbox.take(inbox_id)

@@ -59,12 +59,7 @@ class SlaEngine:
 
     def _first_clocks(self, ticket: Ticket) -> None:
         """A ticket being created has no pauses, alerts or follow-ups yet: nothing to read."""
-        clocks = compute_clocks(self.settings, ticket, ())
-        by_key = {c.key: c for c in clocks}
-        fr, res = by_key.get("first_response"), by_key.get("resolution")
-        ticket.first_response_due = fr.due if fr else None
-        ticket.resolution_due = res.due if res else None
-        ticket.sla_next_at = self.next_event(ticket, clocks, (), (), ())
+        self._store(ticket, compute_clocks(self.settings, ticket, ()), (), (), ())
 
     def recompute(self, ctx: Ctx, ticket: Ticket) -> None:
         """Bring the ticket's SLA state in line with the ticket and the policy as they are now."""
@@ -125,12 +120,15 @@ class SlaEngine:
                 clocks: tuple[SlaClock, ...] | None = None) -> None:
         """Store the deadlines on the ticket and the instant of its next SLA event."""
         clocks = self.clocks(repo, ticket) if clocks is None else clocks
+        self._store(ticket, clocks, repo.reminders(ticket.id), repo.acks(ticket.id), repo.pending_followups(ticket.id))
+
+    def _store(self, ticket: Ticket, clocks: Sequence[SlaClock], reminders: Sequence[SlaReminder],
+               acks: Sequence[SlaAck], followups: Sequence[SlaFollowUp]) -> None:
         by_key = {c.key: c for c in clocks}
         fr, res = by_key.get("first_response"), by_key.get("resolution")
         ticket.first_response_due = fr.due if fr else None
         ticket.resolution_due = res.due if res else None
-        ticket.sla_next_at = self.next_event(ticket, clocks, repo.reminders(ticket.id), repo.acks(ticket.id),
-                                             repo.pending_followups(ticket.id))
+        ticket.sla_next_at = self.next_event(ticket, clocks, reminders, acks, followups)
 
     def is_current(self, ticket: Ticket, pauses: Sequence[SlaPause], reminders: Sequence[SlaReminder],
                    acks: Sequence[SlaAck], followups: Sequence[SlaFollowUp]) -> bool:
