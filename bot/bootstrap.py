@@ -12,20 +12,17 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy import Engine
 
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.console import ConsoleChat, ConsoleSender
+from bot.core_desk import open_database, open_desk
+from bot.core_process import CoreProcess
 from bot.core_runner import CoreRunner, threads_for
 from bot.delivery import Sender
 from bot.outbox import Dispatcher, OutboxStore
 from handlers.bus import Desk, execute
-from handlers.clock import Clock, SystemClock
+from handlers.clock import Clock
 from handlers.commands import Command
-from handlers.people import sync_people
 from handlers.replies import Reply
-from store.db import make_session_factory
-from store.errors import DatabaseProblem
-from store.migrate import open_database as store_open_database
-from store.uow import UnitOfWorkFactory
 
 log = logging.getLogger("afterdesk")
 
@@ -43,12 +40,7 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
 
-def open_database(url: str, auto_upgrade: bool | None = None) -> Engine:
-    """Engine for the URL; SQLite is created and upgraded on start, others must be upgraded first."""
-    try:
-        return store_open_database(url, auto_upgrade)
-    except DatabaseProblem as err:
-        raise ConfigError(str(err)) from None
+__all__ = ["Runtime", "build", "open_database"]
 
 
 @dataclass
@@ -58,7 +50,7 @@ class Runtime:
     desk: Desk
     dispatcher: Dispatcher
     outbox: OutboxStore
-    core: CoreRunner
+    core: CoreRunner | CoreProcess
     console: ConsoleChat | None = None
     adapters: list[Any] = field(default_factory=list)
     http: web.Application | None = None
@@ -116,13 +108,7 @@ AdapterFactory = Callable[[Runtime], Any]
 def build(config: Config, clock: Clock | None = None, console: ConsoleChat | None = None,
           adapter_factories: dict[str, AdapterFactory] | None = None) -> Runtime:
     """Wire store, desk, outbox, adapters and services from the config."""
-    engine = open_database(config.desk.database_url)
-    uow = UnitOfWorkFactory(make_session_factory(engine))
-    desk = Desk(uow=uow, clock=clock or SystemClock(), policy=config.policy())
-    with uow() as u:
-        sync_people(u, desk.policy.people)
-        u.tickets.ensure_counter(desk.policy.first_number)
-        u.commit()
+    engine, desk = open_desk(config, clock)
     outbox = OutboxStore(desk, config.outbox.max_attempts)
     senders: dict[str, Sender] = {}
     if config.console.enabled:
@@ -130,7 +116,7 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
         senders["console"] = ConsoleSender(console)
     dispatcher = Dispatcher(outbox, senders, config.outbox.poll_seconds)
     desk.on_commit = dispatcher.wake
-    core = CoreRunner(desk, threads_for(config.desk.database_url))
+    core = core_for(config, desk)
     runtime = Runtime(config=config, engine=engine, desk=desk, dispatcher=dispatcher, outbox=outbox, core=core,
                       console=console)
     http = web.Application()
@@ -150,6 +136,15 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
         if service is not None:
             runtime.services.append(service)
     return runtime
+
+
+def core_for(config: Config, desk: Desk) -> CoreRunner | CoreProcess:
+    """Where commands run: the core process (the web process's GIL is then spent on the platforms only), or
+    threads here when the config says so or the clock cannot be shared with another process (a test's)."""
+    threads = threads_for(config.desk.database_url)
+    if config.desk.core_process and getattr(desk.clock, "crosses_processes", False):
+        return CoreProcess(config, desk, threads)
+    return CoreRunner(desk, threads)
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -42,34 +42,44 @@ def _fail(future: asyncio.Future[int], exc: BaseException) -> None:
         future.set_exception(exc)
 
 
-class CoreRunner:
+class Door:
+    """One place per request from before its acknowledgement until its work is done (adapters hold it)."""
+
+    def __init__(self, room: int = ROOM) -> None:
+        self._room = room
+        self._door: asyncio.Semaphore | None = None
+
+    @property
+    def door(self) -> asyncio.Semaphore:
+        # Created on first use, inside the event loop that serves the adapters.
+        if self._door is None:
+            self._door = asyncio.Semaphore(self._room)
+        return self._door
+
+
+class CoreRunner(Door):
     def __init__(self, desk: Desk, threads: int, room: int = ROOM) -> None:
+        super().__init__(room)
         self.desk = desk
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="core")
         # Its own thread, so keeping a request never waits behind the commands queued for the core.
         self._to_keep: queue.SimpleQueue[tuple[Command, asyncio.Future[int], asyncio.AbstractEventLoop] | None] = (
             queue.SimpleQueue())
         self._keeper: threading.Thread | None = None
-        self._room = room
-        self._door: asyncio.Semaphore | None = None
-
-    @property
-    def door(self) -> asyncio.Semaphore:
-        """One place per request from before its acknowledgement until its work is done (adapters hold it)."""
-        # Created on first use, inside the event loop that serves the adapters.
-        if self._door is None:
-            self._door = asyncio.Semaphore(self._room)
-        return self._door
 
     async def accept(self, cmd: Command) -> asyncio.Future[Reply]:
         """Keep the request (durably), then queue it: returns when it is safe to acknowledge; await the
         result for the reply."""
+        return (await self.keep(cmd))[1]
+
+    async def keep(self, cmd: Command) -> tuple[int, asyncio.Future[Reply]]:
+        """accept(), also telling the inbox item the request was kept as."""
         loop = asyncio.get_running_loop()
         kept: asyncio.Future[int] = loop.create_future()
         self._to_keep.put((cmd, kept, loop))
         self._start_keeper()
         inbox_id = await kept
-        return loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id)
+        return inbox_id, loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id)
 
     async def submit(self, cmd: Command) -> Reply:
         return await (await self.accept(cmd))
@@ -112,11 +122,13 @@ class CoreRunner:
             uow.commit()
         return ids
 
-    async def replay(self, before: datetime) -> asyncio.Future[list[Reply]]:
-        """Queue what an earlier process kept but did not finish, oldest first and ahead of new requests;
-        their answers go to the log (the person asked before the restart)."""
+    async def replay(self, before: datetime, left: list[tuple[int, dict]] | None = None
+                     ) -> asyncio.Future[list[tuple[int, Reply]]]:
+        """Queue what an earlier process kept but did not finish (`left`, if already read), oldest first and
+        ahead of new requests; the future gives each inbox item's answer (the person asked before the restart)."""
         loop = asyncio.get_running_loop()
-        left = await loop.run_in_executor(self._pool, self._left, before)
+        if left is None:
+            left = await loop.run_in_executor(self._pool, self.left, before)
         runs = []
         for inbox_id, data in left:
             try:
@@ -125,12 +137,17 @@ class CoreRunner:
                 log.error("inbox item %s cannot be read (%s); dropped", inbox_id, exc)
                 await loop.run_in_executor(self._pool, forget_kept, self.desk, inbox_id)
                 continue
-            runs.append(loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id))
+            runs.append(self._numbered(inbox_id, loop.run_in_executor(self._pool, execute, self.desk, cmd, inbox_id)))
         if runs:
             log.warning("running %d request(s) acknowledged before the last stop", len(runs))
         return asyncio.gather(*runs)
 
-    def _left(self, before: datetime) -> list[tuple[int, dict]]:
+    @staticmethod
+    async def _numbered(inbox_id: int, run: asyncio.Future[Reply]) -> tuple[int, Reply]:
+        return inbox_id, await run
+
+    def left(self, before: datetime) -> list[tuple[int, dict]]:
+        """What is kept in the inbox from before `before`, oldest first."""
         with self.desk.uow.read_only() as uow:
             return list(uow.inbox.left_until(before, limit=None))
 

@@ -12,13 +12,33 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    # The same time in every process, so the core may run commands in a process of its own.
+    crosses_processes = True
+
     def now(self) -> datetime:
         """Wall-clock UTC now."""
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """The wall clock moved by a fixed offset: real time running from another instant (benchmarks)."""
+
+    crosses_processes = True
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ShiftedClock needs an aware datetime")
+        self.offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FakeClock:
     """A clock that only moves when told to (tests, demo)."""
+
+    # It moves only in this process: commands run on threads here, never in a core process.
+    crosses_processes = False
 
     def __init__(self, start: datetime | None = None) -> None:
         start = start or datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

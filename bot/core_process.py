@@ -1,0 +1,330 @@
+"""Commands on a process of their own: the web process acknowledges, the core process keeps and runs them.
+
+A Python process runs one thread at a time. With the platforms, the outbox and the scheduler in one process
+and the commands in another, a festival burst uses two cores instead of one, and acknowledging requests no
+longer takes the interpreter away from the command that is creating a ticket.
+
+Requests still go through the inbox, kept by the core process (the one writer of commands) before the web
+process acknowledges them. If the core process dies it is started again: it runs what it had kept (its
+answers come back as "replayed") and the web process sends again what it had not kept yet. Nothing that was
+acknowledged is lost, and nothing runs twice (the inbox item is taken in the command's own transaction).
+
+Messages on the pipe — to the core: (seq, encoded command), or None to finish and exit.
+From the core: ("replaying", [inbox ids]), ("ready",), ("kept", seq, inbox id), ("refused", seq, reason),
+("done", seq, reply), ("replayed", inbox id, reply), ("log", record).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import multiprocessing
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from logging.handlers import QueueHandler
+from multiprocessing.connection import Connection
+from typing import Any
+
+from bot.config import Config
+from bot.core_runner import ROOM, CoreRunner, Door
+from handlers.bus import Desk
+from handlers.clock import Clock
+from handlers.command_codec import decode, encode
+from handlers.commands import Command
+from handlers.replies import Reply, text
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 120.0  # opening a big SQLite file and checking its schema takes a while on a slow disk
+STOP_GRACE_S = 30.0
+_SPAWN = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
+
+
+class CoreProcessFailed(RuntimeError):
+    """The core process could not start, or stopped while starting."""
+
+
+@dataclass
+class _Pending:
+    data: dict[str, Any]
+    loop: asyncio.AbstractEventLoop
+    kept: asyncio.Future[int]
+    result: asyncio.Future[Reply]
+    inbox_id: int | None = None
+
+
+def _settle(future: asyncio.Future[Any], value: Any = None, error: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class CoreProcess(Door):
+    """The web process's side: the same interface as CoreRunner (door, accept, submit, replay, stop)."""
+
+    def __init__(self, config: Config, desk: Desk, threads: int, room: int = ROOM) -> None:
+        super().__init__(room)
+        self.config = config
+        self.desk = desk
+        self.threads = threads
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()  # the pending requests and the pipe's sending end
+        self._pending: dict[int, _Pending] = {}
+        self._by_inbox: dict[int, int] = {}
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self._ready = threading.Event()
+        self._replaying: list[int] | None = None
+        self._stopping = False
+        self._start_lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    # -- starting ------------------------------------------------------------------------------------
+    async def replay(self, before: datetime) -> asyncio.Future[list[tuple[int, Reply]]]:
+        """Start the core process; it runs what an earlier process kept before it takes anything new (its
+        answers go to the log)."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._start)
+        done: asyncio.Future[list[tuple[int, Reply]]] = loop.create_future()
+        done.set_result([])
+        return done
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._proc is not None or self._stopping:
+                return
+            self._spawn()
+
+    def _spawn(self) -> None:
+        parent, child = _SPAWN.Pipe()
+        self._ready.clear()
+        self._replaying = None
+        proc = _SPAWN.Process(target=serve, name="afterdesk-core", daemon=True,
+                              args=(child, self.config, self.desk.clock, logging.getLogger().getEffectiveLevel()))
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+        threading.Thread(target=self._read, args=(parent, proc), name="core-reader", daemon=True).start()
+        if not self._ready.wait(START_TIMEOUT_S) or not proc.is_alive():
+            proc.terminate()
+            raise CoreProcessFailed("the core process did not start (see the log above)")
+        self._resend()
+
+    def _resend(self) -> None:
+        """After a restart: what the last core process had finished but not answered is answered here, and
+        what it had not kept yet is sent again."""
+        replaying = set(self._replaying or ())
+        with self._lock:
+            for seq, p in list(self._pending.items()):
+                if p.inbox_id is None:
+                    self._send((seq, p.data))
+                elif p.inbox_id not in replaying:
+                    # Taken from the inbox by a committed transaction whose answer died with the process.
+                    self._finish(seq, Reply(texts=(text("duplicate"),), duplicate=True))
+
+    # -- requests ------------------------------------------------------------------------------------
+    async def accept(self, cmd: Command) -> asyncio.Future[Reply]:
+        """Returns once the core process has kept the request (safe to acknowledge); await the result."""
+        if self._proc is None:
+            await asyncio.get_running_loop().run_in_executor(None, self._start)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(encode(cmd), loop, loop.create_future(), loop.create_future())
+        with self._lock:
+            seq = next(self._seq)
+            self._pending[seq] = pending
+            self._send((seq, pending.data))
+        await pending.kept
+        return pending.result
+
+    async def submit(self, cmd: Command) -> Reply:
+        return await (await self.accept(cmd))
+
+    def _send(self, message: Any) -> None:
+        # Called with self._lock held. A dead pipe is not an error here: the restart sends it again.
+        try:
+            if self._conn is not None:
+                self._conn.send(message)
+        except (OSError, ValueError):
+            pass
+
+    # -- answers -------------------------------------------------------------------------------------
+    def _read(self, conn: Connection, proc: Any) -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            self._handle(message)
+        conn.close()
+        proc.join()
+        if not self._stopping:
+            self._restart(proc)
+
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "log":
+            record: logging.LogRecord = message[1]
+            logging.getLogger(record.name).handle(record)
+            return
+        if kind == "replaying":
+            self._replaying = message[1]
+            return
+        if kind == "ready":
+            self._ready.set()
+            return
+        with self._lock:
+            if kind == "kept":
+                _, seq, inbox_id = message
+                pending = self._pending.get(seq)
+                if pending is not None:
+                    pending.inbox_id = inbox_id
+                    self._by_inbox[inbox_id] = seq
+                    pending.loop.call_soon_threadsafe(_settle, pending.kept, inbox_id)
+            elif kind == "refused":
+                pending = self._pending.pop(message[1], None)
+                if pending is not None:
+                    pending.loop.call_soon_threadsafe(_settle, pending.kept, None, RuntimeError(message[2]))
+            elif kind == "done":
+                self._finish(message[1], message[2])
+            elif kind == "replayed":
+                seq = self._by_inbox.get(message[1])
+                if seq is not None:
+                    self._finish(seq, message[2])
+        if kind in ("done", "replayed"):
+            self.desk.on_commit()
+
+    def _finish(self, seq: int, reply: Reply) -> None:
+        pending = self._pending.pop(seq, None)
+        if pending is None:
+            return
+        if pending.inbox_id is not None:
+            self._by_inbox.pop(pending.inbox_id, None)
+        pending.loop.call_soon_threadsafe(_settle, pending.result, reply)
+
+    def _restart(self, proc: Any) -> None:
+        was_ready = self._ready.is_set()
+        log.error("the core process stopped (exit code %s)%s", proc.exitcode,
+                  "; starting it again" if was_ready else "")
+        if was_ready:
+            try:
+                with self._start_lock:
+                    if not self._stopping:
+                        self._spawn()
+                return
+            except CoreProcessFailed:
+                log.error("the core process could not be started again; requests waiting for it fail")
+        error = CoreProcessFailed("the core process is not running")
+        with self._lock:
+            for pending in self._pending.values():
+                pending.loop.call_soon_threadsafe(_settle, pending.kept, None, error)
+                pending.loop.call_soon_threadsafe(_settle, pending.result, None, error)
+            self._pending.clear()
+            self._by_inbox.clear()
+
+    # -- stopping ------------------------------------------------------------------------------------
+    def stop(self, drop_queued: bool = False) -> None:
+        """Let the core process finish what it was given (or, `drop_queued`, stop it now: what it kept and
+        had not run stays in the inbox for the next start)."""
+        self._stopping = True
+        proc = self._proc
+        if proc is None:
+            return
+        if drop_queued:
+            proc.terminate()
+        else:
+            with self._lock:
+                self._send(None)
+            proc.join(STOP_GRACE_S)
+            if proc.is_alive():
+                log.warning("the core process did not finish within %.0f s; stopped", STOP_GRACE_S)
+                proc.terminate()
+        proc.join(5)
+
+
+# -- the core process ---------------------------------------------------------------------------------
+class _Pipe:
+    """The core process's sending end, shared by the event loop and the threads that log."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
+
+    def send(self, message: Any) -> None:
+        with self.lock:
+            self.conn.send(message)
+
+    def put_nowait(self, record: logging.LogRecord) -> None:  # QueueHandler's queue
+        self.send(("log", record))
+
+
+def serve(conn: Connection, config: Config, clock: Clock, log_level: int) -> None:
+    """Entry point of the core process."""
+    pipe = _Pipe(conn)
+    root = logging.getLogger()
+    root.handlers[:] = [QueueHandler(pipe)]  # the web process's handlers (and their secret masking) write it
+    root.setLevel(log_level)
+    from bot.core_desk import open_desk, plug_sla
+    from bot.core_runner import threads_for
+
+    engine, desk = open_desk(config, clock)
+    plug_sla(config, desk)
+    core = CoreRunner(desk, threads_for(config.desk.database_url))
+    try:
+        asyncio.run(_serve(conn, pipe, core))
+    finally:
+        core.stop()
+        engine.dispose()
+
+
+async def _serve(conn: Connection, pipe: _Pipe, core: CoreRunner) -> None:
+    loop = asyncio.get_running_loop()
+    now = core.desk.clock.now()
+    left = await loop.run_in_executor(None, core.left, now)
+    pipe.send(("replaying", [inbox_id for inbox_id, _ in left]))
+    replayed = await core.replay(now, left)
+    replayed.add_done_callback(lambda done: [pipe.send(("replayed", inbox_id, reply))
+                                             for inbox_id, reply in done.result()])
+    pipe.send(("ready",))
+    finished = asyncio.Event()
+    running: set[asyncio.Task[None]] = set()
+
+    def take(message: Any) -> None:
+        if message is None:
+            finished.set()
+            return
+        task = loop.create_task(_run(pipe, core, *message))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    def read() -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                message = None  # the web process is gone: finish what was kept, then exit
+            loop.call_soon_threadsafe(take, message)
+            if message is None:
+                return
+
+    threading.Thread(target=read, name="core-pipe", daemon=True).start()
+    await finished.wait()
+    while running:
+        await asyncio.gather(*running, return_exceptions=True)
+    await replayed
+
+
+async def _run(pipe: _Pipe, core: CoreRunner, seq: int, data: dict[str, Any]) -> None:
+    try:
+        inbox_id, result = await core.keep(decode(data))
+    except Exception as exc:
+        pipe.send(("refused", seq, f"{type(exc).__name__}: {exc}"))
+        return
+    pipe.send(("kept", seq, inbox_id))
+    pipe.send(("done", seq, await result))
