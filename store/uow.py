@@ -23,6 +23,10 @@ from store.repositories import (
 )
 
 
+# On the table, not the mapped class: skips the ORM's bulk-insert bookkeeping for write-once rows.
+_AUDIT_INSERT = insert(AuditEvent.__table__)
+
+
 class UnitOfWork:
     """`with uow:` opens a transaction; `commit()` makes it durable; leaving without commit rolls back."""
 
@@ -75,7 +79,7 @@ class UnitOfWork:
             self.session.flush()
         rows = [{"ticket_id": ticket.id, **values} for ticket, values in self._audits]
         self._audits.clear()
-        self.session.execute(insert(AuditEvent), rows)
+        self.session.execute(_AUDIT_INSERT, rows)
 
     def add(self, obj: object) -> None:
         self.session.add(obj)
