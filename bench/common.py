@@ -192,10 +192,46 @@ def machine() -> dict[str, Any]:
 
 def rss_mb(pid: int) -> float:
     """Resident set size of a process, in MiB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+    return _kib(f"/proc/{pid}/status", "VmRSS:") / 1024
+
+
+def family(pid: int) -> list[int]:
+    """The process and its descendants (`afterdesk run` and its core process)."""
+    out = [pid]
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                out += family(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return out
+
+
+def family_memory_mb(pid: int) -> dict[str, float]:
+    """RSS (each process counts the pages it shares) and PSS (shared pages split between the processes)
+    of a process with its descendants, in MiB."""
+    rows = []
+    for p in family(pid):
+        try:
+            rows.append((_kib(f"/proc/{p}/status", "VmRSS:"), _kib(f"/proc/{p}/smaps_rollup", "Pss:"),
+                         _kib(f"/proc/{p}/status", "VmHWM:")))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended between the listing and the reading
+    return {"rss": sum(r[0] for r in rows) / 1024, "pss": sum(r[1] for r in rows) / 1024,
+            "hwm": sum(r[2] for r in rows) / 1024, "processes": len(rows)}
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a (running) process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kib(path: str, key: str) -> int:
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {key} in {path}")
 
 
 def fmt(value: float | None, unit: str = "") -> str:

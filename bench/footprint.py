@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from bench import dataset as data
 from bench import shop
-from bench.common import Report, Row, Sizes, ratio, rss_mb, scratch_dir
+from bench.common import Report, Row, Sizes, family_memory_mb, ratio, rss_mb, scratch_dir
 from scheduler.service import CATCH_UP_DONE
 from store.migrate import open_database
 
@@ -126,10 +126,10 @@ def run_process(config: Path, log_path: Path, settle: float = SETTLE_S) -> dict[
         samples = []
         end = time.monotonic() + settle
         while time.monotonic() < end:
-            samples.append(rss_mb(proc.pid))
+            samples.append(family_memory_mb(proc.pid)["rss"])
             time.sleep(0.25)
-        peak = _hwm_mb(proc.pid)
-        idle = rss_mb(proc.pid)
+        idle = family_memory_mb(proc.pid)
+        web = rss_mb(proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -137,7 +137,8 @@ def run_process(config: Path, log_path: Path, settle: float = SETTLE_S) -> dict[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return {"ready_s": ready, "caught_up_s": caught_up, "rss_mb": idle, "peak_rss_mb": peak,
+    return {"ready_s": ready, "caught_up_s": caught_up, "rss_mb": idle["rss"], "pss_mb": idle["pss"],
+            "peak_rss_mb": idle["hwm"], "processes": idle["processes"], "web_rss_mb": web,
             "rss_samples_mb": samples}
 
 
@@ -151,13 +152,6 @@ def _wait_for(proc: subprocess.Popen[bytes], log_path: Path, line: str, t0: floa
             raise RuntimeError(f"afterdesk run exited {proc.returncode}: {log_path.read_text()[-1500:]}")
         time.sleep(0.01)
     raise RuntimeError(f"afterdesk run did not log {line!r} in {limit:g} s")
-
-
-def _hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def bare_import_rss() -> float:
@@ -198,10 +192,13 @@ def run(report: Report, sizes: Sizes, log: Callable[[str], None]) -> None:
     big_caught_up, empty_caught_up = med(runs_big, "caught_up_s"), med(runs_empty, "caught_up_s")
     report.details["footprint"] = {"tickets": ds.tickets, "big": runs_big, "empty": runs_empty,
                                    "bare_import_rss_mb": bare, "idle_copy_s": round(copy_s, 1)}
+    processes = runs_big[0]["processes"]
     report.add(Row("footprint", f"RSS idle, {ds.tickets:,} tickets", big_rss, "MB", "same, empty database",
                    empty_rss, ratio(big_rss, empty_rss), f"< {RSS_TARGET_MB:g} MB", big_rss < RSS_TARGET_MB,
-                   note=f"peak during start {med(runs_big, 'peak_rss_mb'):.0f} MB; bare `import bot.bootstrap` "
-                        f"{bare:.0f} MB"))
+                   note=f"{processes} process{'es' if processes > 1 else ''} summed (web "
+                        f"{med(runs_big, 'web_rss_mb'):.0f} MB + core {big_rss - med(runs_big, 'web_rss_mb'):.0f} MB), "
+                        f"PSS {med(runs_big, 'pss_mb'):.0f} MB; peak during start "
+                        f"{med(runs_big, 'peak_rss_mb'):.0f} MB; bare `import bot.bootstrap` {bare:.0f} MB"))
     report.add(Row("footprint", f"start-up to ready, {ds.tickets:,} tickets", big_ready, "s",
                    "same, empty database", empty_ready, ratio(big_ready, empty_ready)))
     report.add(Row("footprint", f"start-up to SLA caught up (sweeps running), {ds.tickets:,} tickets",

@@ -12,17 +12,22 @@ from typing import Any, Protocol
 from aiohttp import web
 from sqlalchemy import Engine
 
-from bot.config import Config
+from bot.config import Config, ConfigError
+from bot.sla_config import load_sla
 from bot.console import ConsoleChat, ConsoleSender
-from bot.core_desk import open_database, open_desk
 from bot.core_process import CoreProcess
 from bot.core_runner import CoreRunner, threads_for
 from bot.delivery import Sender
 from bot.outbox import Dispatcher, OutboxStore
 from handlers.bus import Desk, execute
-from handlers.clock import Clock
+from handlers.clock import Clock, SystemClock
 from handlers.commands import Command
+from handlers.people import sync_people
 from handlers.replies import Reply
+from store.db import make_session_factory
+from store.errors import DatabaseProblem
+from store.migrate import open_database as store_open_database
+from store.uow import UnitOfWorkFactory
 
 log = logging.getLogger("afterdesk")
 
@@ -40,7 +45,24 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
 
-__all__ = ["Runtime", "build", "open_database"]
+def open_database(url: str, auto_upgrade: bool | None = None) -> Engine:
+    """Engine for the URL; SQLite is created and upgraded on start, others must be upgraded first."""
+    try:
+        return store_open_database(url, auto_upgrade)
+    except DatabaseProblem as err:
+        raise ConfigError(str(err)) from None
+
+
+def open_desk(config: Config, clock: Clock | None = None) -> tuple[Engine, Desk]:
+    """Engine and desk, with the people from the config registered and the ticket counter in place."""
+    engine = open_database(config.desk.database_url)
+    uow = UnitOfWorkFactory(make_session_factory(engine))
+    desk = Desk(uow=uow, clock=clock or SystemClock(), policy=config.policy())
+    with uow() as u:
+        sync_people(u, desk.policy.people)
+        u.tickets.ensure_counter(desk.policy.first_number)
+        u.commit()
+    return engine, desk
 
 
 @dataclass
@@ -141,10 +163,9 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
 def core_for(config: Config, desk: Desk) -> CoreRunner | CoreProcess:
     """Where commands run: the core process (the web process's GIL is then spent on the platforms only), or
     threads here when the config says so or the clock cannot be shared with another process (a test's)."""
-    threads = threads_for(config.desk.database_url)
     if config.desk.core_process and getattr(desk.clock, "crosses_processes", False):
-        return CoreProcess(config, desk, threads)
-    return CoreRunner(desk, threads)
+        return CoreProcess(config.desk.database_url, desk, load_sla(config))
+    return CoreRunner(desk, threads_for(config.desk.database_url))
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -19,6 +19,8 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,19 +28,32 @@ from logging.handlers import QueueHandler
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bot.config import Config
-from bot.core_runner import ROOM, CoreRunner, Door
+from bot.core_runner import ROOM, CoreRunner, Door, threads_for
 from handlers.bus import Desk
 from handlers.clock import Clock
 from handlers.command_codec import decode, encode
 from handlers.commands import Command
+from handlers.policy import DeskPolicy
 from handlers.replies import Reply, text
+from handlers.sla.policy import SlaSettings
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 120.0  # opening a big SQLite file and checking its schema takes a while on a slow disk
+START_TIMEOUT_S = 120.0  # opening a big SQLite file takes a while on a slow disk
 STOP_GRACE_S = 30.0
-_SPAWN = multiprocessing.get_context("spawn")  # never fork a process that runs threads and an event loop
+
+
+@dataclass(frozen=True)
+class CoreSetup:
+    """What the core process needs, sent as its first message: plain data, so it loads neither the
+    config parser nor the migrations nor the HTTP stack (a smaller second process)."""
+
+    database_url: str
+    policy: DeskPolicy
+    sla: SlaSettings | None
+    clock: Clock
+    threads: int
+    log_level: int
 
 
 class CoreProcessFailed(RuntimeError):
@@ -66,11 +81,10 @@ def _settle(future: asyncio.Future[Any], value: Any = None, error: BaseException
 class CoreProcess(Door):
     """The web process's side: the same interface as CoreRunner (door, accept, submit, replay, stop)."""
 
-    def __init__(self, config: Config, desk: Desk, threads: int, room: int = ROOM) -> None:
+    def __init__(self, database_url: str, desk: Desk, sla: SlaSettings | None, room: int = ROOM) -> None:
         super().__init__(room)
-        self.config = config
         self.desk = desk
-        self.threads = threads
+        self._setup = CoreSetup(database_url, desk.policy, sla, desk.clock, threads_for(database_url), logging.INFO)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()  # the pending requests and the pipe's sending end
         self._pending: dict[int, _Pending] = {}
@@ -103,17 +117,19 @@ class CoreProcess(Door):
             self._spawn()
 
     def _spawn(self) -> None:
-        parent, child = _SPAWN.Pipe()
+        parent, child = multiprocessing.Pipe()
         self._ready.clear()
         self._replaying = None
-        proc = _SPAWN.Process(target=serve, name="afterdesk-core", daemon=True,
-                              args=(child, self.config, self.desk.clock, logging.getLogger().getEffectiveLevel()))
-        proc.start()
+        # A fresh interpreter running this module (not multiprocessing's spawn, which would also import
+        # whatever script started this process).
+        proc = subprocess.Popen([sys.executable, "-m", __name__, str(child.fileno())], pass_fds=[child.fileno()])
         child.close()
+        setup = CoreSetup(**{**self._setup.__dict__, "log_level": logging.getLogger().getEffectiveLevel()})
+        parent.send(setup)
         self._proc, self._conn = proc, parent
         threading.Thread(target=self._read, args=(parent, proc), name="core-reader", daemon=True).start()
-        if not self._ready.wait(START_TIMEOUT_S) or not proc.is_alive():
-            proc.terminate()
+        if not self._ready.wait(START_TIMEOUT_S) or proc.poll() is not None:
+            proc.kill()
             raise CoreProcessFailed("the core process did not start (see the log above)")
         self._resend()
 
@@ -163,7 +179,7 @@ class CoreProcess(Door):
                 break
             self._handle(message)
         conn.close()
-        proc.join()
+        proc.wait()
         if not self._stopping:
             self._restart(proc)
 
@@ -210,7 +226,7 @@ class CoreProcess(Door):
 
     def _restart(self, proc: Any) -> None:
         was_ready = self._ready.is_set()
-        log.error("the core process stopped (exit code %s)%s", proc.exitcode,
+        log.error("the core process stopped (exit code %s)%s", proc.returncode,
                   "; starting it again" if was_ready else "")
         if was_ready:
             try:
@@ -237,15 +253,16 @@ class CoreProcess(Door):
         if proc is None:
             return
         if drop_queued:
-            proc.terminate()
+            proc.kill()
         else:
             with self._lock:
                 self._send(None)
-            proc.join(STOP_GRACE_S)
-            if proc.is_alive():
+            try:
+                proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
                 log.warning("the core process did not finish within %.0f s; stopped", STOP_GRACE_S)
-                proc.terminate()
-        proc.join(5)
+                proc.kill()
+        proc.wait()
 
 
 # -- the core process ---------------------------------------------------------------------------------
@@ -264,18 +281,23 @@ class _Pipe:
         self.send(("log", record))
 
 
-def serve(conn: Connection, config: Config, clock: Clock, log_level: int) -> None:
-    """Entry point of the core process."""
+def serve(conn: Connection) -> None:
+    """The core process: its setup comes first on the pipe."""
+    setup: CoreSetup = conn.recv()
     pipe = _Pipe(conn)
     root = logging.getLogger()
     root.handlers[:] = [QueueHandler(pipe)]  # the web process's handlers (and their secret masking) write it
-    root.setLevel(log_level)
-    from bot.core_desk import open_desk, plug_sla
-    from bot.core_runner import threads_for
+    root.setLevel(setup.log_level)
+    from handlers.sla.engine import install
+    from store.db import make_engine, make_session_factory
+    from store.uow import UnitOfWorkFactory
 
-    engine, desk = open_desk(config, clock)
-    plug_sla(config, desk)
-    core = CoreRunner(desk, threads_for(config.desk.database_url))
+    # The web process has upgraded the schema and registered the people before starting this one.
+    engine = make_engine(setup.database_url)
+    desk = Desk(uow=UnitOfWorkFactory(make_session_factory(engine)), clock=setup.clock, policy=setup.policy)
+    if setup.sla is not None:
+        install(desk, setup.sla)
+    core = CoreRunner(desk, setup.threads)
     try:
         asyncio.run(_serve(conn, pipe, core))
     finally:
@@ -328,3 +350,7 @@ async def _run(pipe: _Pipe, core: CoreRunner, seq: int, data: dict[str, Any]) ->
         return
     pipe.send(("kept", seq, inbox_id))
     pipe.send(("done", seq, await result))
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))
