@@ -1,10 +1,13 @@
 """Outgoing notifications as outbox rows, written inside the command's transaction."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.desk import Ctx
 from store.models import OutboxMessage, Person, Ticket
+
+if TYPE_CHECKING:
+    from store.outbox_repository import Queued
 
 
 def destinations(ctx: Ctx, ticket: Ticket) -> list[tuple[str, str]]:
@@ -22,22 +25,21 @@ def destinations(ctx: Ctx, ticket: Ticket) -> list[tuple[str, str]]:
 
 
 def _row(ctx: Ctx, ticket: Ticket | None, kind: str, platform: str, destination: str, payload: dict[str, Any],
-         person: Person | None = None) -> OutboxMessage:
-    row = OutboxMessage(
-            created_at=ctx.now,
-            next_attempt_at=ctx.now,
-            ticket_id=ticket.id if ticket else None,
-            person_id=person.id if person else None,
-            kind=kind,
-            platform=platform,
-            destination=destination,
-            # who acted, so a delivery that cannot be made can be explained to them
-            payload={**payload, "actor": ctx.person.id},
-            status="pending",
-            attempts=0,
-            last_error="",
-        )
-    ctx.uow.outbox.add(row)
+         person: Person | None = None) -> Queued:
+    row = ctx.uow.outbox.queue(
+        ticket,
+        created_at=ctx.now,
+        next_attempt_at=ctx.now,
+        person_id=person.id if person else None,
+        kind=kind,
+        platform=platform,
+        destination=destination,
+        # who acted, so a delivery that cannot be made can be explained to them
+        payload={**payload, "actor": ctx.person.id},
+        status="pending",
+        attempts=0,
+        last_error="",
+    )
     ctx.wrote_outbox = True
     return row
 
@@ -49,7 +51,7 @@ def card(ctx: Ctx, ticket: Ticket) -> None:
 
 
 def notice(ctx: Ctx, ticket: Ticket, key: str, params: dict[str, Any], skip_chat: tuple[str, str] | None = None,
-           ) -> list[OutboxMessage]:
+           ) -> list[Queued]:
     """A one-line notice in each of the ticket's threads, so the thread reads as its history."""
     rows = []
     for platform, chat in destinations(ctx, ticket):
@@ -61,20 +63,20 @@ def notice(ctx: Ctx, ticket: Ticket, key: str, params: dict[str, Any], skip_chat
 
 
 def channel_post(ctx: Ctx, platform: str, chat: str, ticket: Ticket | None, key: str, params: dict[str, Any],
-                 ) -> OutboxMessage:
+                 ) -> Queued:
     """A message at the top level of a chat (alerts, digests), not in a ticket thread."""
     return _row(ctx, ticket, "post", platform, f"{platform}:{chat}",
                 {"chat_id": chat, "text": {"key": key, "params": params}})
 
 
-def edit(ctx: Ctx, original: OutboxMessage, key: str, params: dict[str, Any]) -> OutboxMessage:
+def edit(ctx: Ctx, original: OutboxMessage, key: str, params: dict[str, Any]) -> Queued:
     """Rewrite a message sent earlier (e.g. a reminder whose condition cleared), once it is delivered."""
     return _row(ctx, None, "edit", original.platform, original.destination,
                 {"target": original.id, "text": {"key": key, "params": params}})
 
 
 def dm(ctx: Ctx, person: Person | None, ticket: Ticket | None, key: str, params: dict[str, Any],
-       include_actor: bool = False) -> OutboxMessage | None:
+       include_actor: bool = False) -> Queued | None:
     """A direct message on the person's first platform that is live; never to the actor unless asked."""
     if person is None or (person.id == ctx.person.id and not include_actor):
         return None

@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from store.models import OutboxMessage
+from store.models import OutboxMessage, Ticket
+
+_TABLE = OutboxMessage.__table__
+_INSERT = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+
+
+@dataclass
+class Queued:
+    """A notification written with its transaction's next flush; `id` is known from then on."""
+
+    id: int | None = None
 
 # pg_advisory_xact_lock key serialising outbox claims across processes (any constant of our own).
 CLAIM_LOCK = 0x6166746572646573
@@ -22,9 +34,35 @@ def _ready(now: datetime) -> ColumnElement[bool]:
 class OutboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._queued: list[tuple[Queued, Ticket | None, dict[str, Any]]] = []
 
     def add(self, message: OutboxMessage) -> None:
         self.session.add(message)
+
+    def queue(self, ticket: Ticket | None, **values: Any) -> Queued:
+        """A new notification of `ticket` (it may not be inserted yet), written in order with the others of
+        this transaction as one multi-row INSERT: a mapped object per notification cost a sixth of creating
+        a ticket, and nothing reads them back before they are delivered."""
+        handle = Queued()
+        self._queued.append((handle, ticket, values))
+        return handle
+
+    @property
+    def tickets_queued(self) -> Iterable[Ticket | None]:
+        return (ticket for _, ticket, _ in self._queued)
+
+    def write_queued(self) -> None:
+        """Insert what was queued (the tickets it belongs to must have their ids)."""
+        if not self._queued:
+            return
+        queued, self._queued = self._queued, []
+        rows = [{"ticket_id": ticket.id if ticket is not None else None, **values} for _, ticket, values in queued]
+        ids = self.session.execute(_INSERT, rows).scalars().all()
+        for (handle, _, _), row_id in zip(queued, ids, strict=True):
+            handle.id = row_id
+
+    def forget_queued(self) -> None:
+        self._queued.clear()
 
     def claim(self, now: datetime, lease_until: datetime, owner: str, *, skip: Collection[str] = (),
               per_destination: int = 20, limit: int = 500) -> list[tuple[int, str]]:

@@ -62,7 +62,7 @@ class UnitOfWork:
         """Flush now, so a dedup-key race is detected before any side effect is built."""
         try:
             self.session.flush()
-            self._write_audits()
+            self._write_buffered()
         except IntegrityError as exc:
             self._raise_duplicate_or(exc)
 
@@ -70,16 +70,17 @@ class UnitOfWork:
         """Record an audit event of `ticket`; written with the next flush or the commit, in this order."""
         self._audits.append((ticket, values))
 
-    def _write_audits(self) -> None:
-        # One multi-row INSERT instead of an ORM object per event: the events are write-once history, and
-        # tracking them in the unit of work was a fifth of the cost of creating a ticket.
-        if not self._audits:
-            return
-        if any(ticket.id is None for ticket, _ in self._audits):
+    def _write_buffered(self) -> None:
+        # One multi-row INSERT each for audit events and notifications instead of an ORM object per row:
+        # both are write-once, and tracking them in the unit of work was a third of creating a ticket.
+        tickets = [ticket for ticket, _ in self._audits] + [t for t in self.outbox.tickets_queued if t is not None]
+        if any(ticket.id is None for ticket in tickets):
             self.session.flush()
-        rows = [{"ticket_id": ticket.id, **values} for ticket, values in self._audits]
-        self._audits.clear()
-        self.session.execute(_AUDIT_INSERT, rows)
+        if self._audits:
+            rows = [{"ticket_id": ticket.id, **values} for ticket, values in self._audits]
+            self._audits.clear()
+            self.session.execute(_AUDIT_INSERT, rows)
+        self.outbox.write_queued()
 
     def add(self, obj: object) -> None:
         self.session.add(obj)
@@ -91,7 +92,7 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit; a concurrent redelivery that won the dedup race surfaces as DuplicateDelivery."""
         try:
-            self._write_audits()
+            self._write_buffered()
             self.session.commit()
         except IntegrityError as exc:
             self._raise_duplicate_or(exc)
@@ -104,6 +105,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self._audits.clear()
+        self.outbox.forget_queued()
         self.session.rollback()
 
 

@@ -14,12 +14,13 @@ from handlers.desk import Ctx
 from handlers.sla.business_time import business_time_between
 from handlers.sla.clocks import FIRST_RESPONSE, SlaClock, reminded
 from handlers.sla.format import at, clock_name, span, word
-from store.models import OutboxMessage, Person, Ticket
+from store.models import Person, Ticket
 from store.sla_models import SlaReminder
 from store.sla_repository import SlaRepository
 
 if TYPE_CHECKING:
     from handlers.sla.engine import SlaEngine
+    from store.outbox_repository import Queued
 
 log = logging.getLogger("afterdesk.sla")
 
@@ -91,7 +92,7 @@ def _record(ctx: Ctx, engine: SlaEngine, repo: SlaRepository, ticket: Ticket, ki
     return row if repo.add_once(row) else None
 
 
-def _keep(ctx: Ctx, row: Any, messages: Sequence[OutboxMessage | None]) -> None:
+def _keep(ctx: Ctx, row: Any, messages: Sequence[Queued | None]) -> None:
     """Remember the outbox rows an alert wrote, so they can be edited when it clears."""
     ctx.uow.flush()
     row.message_ids = [m.id for m in messages if m is not None]
@@ -107,7 +108,7 @@ def _managers(ctx: Ctx, ticket: Ticket) -> list[Person]:
     return [p for p in people if p is not None]
 
 
-def _channel_posts(ctx: Ctx, ticket: Ticket, key: str, params: dict[str, Any]) -> list[OutboxMessage]:
+def _channel_posts(ctx: Ctx, ticket: Ticket, key: str, params: dict[str, Any]) -> list[Queued]:
     group = ctx.policy.groups.get(ticket.group_key)
     return [notify.channel_post(ctx, platform, chat, ticket, key, params)
             for platform, chat in (group.channels.items() if group else ())
@@ -133,7 +134,7 @@ def _alert(ctx: Ctx, engine: SlaEngine, repo: SlaRepository, ticket: Ticket, clo
                 "over": span(ctx.now - clock.due), "count": count,  # type: ignore[operator]
                 "late": _late(row, scheduled, tz)}
 
-    messages: list[OutboxMessage | None] = []
+    messages: list[Queued | None] = []
     if what == "warn":
         messages += notify.notice(ctx, ticket, "sla_warn_notice", params(zone))
         if ticket.assignee is not None:
