@@ -161,8 +161,9 @@ def build(config: Config, clock: Clock | None = None, console: ConsoleChat | Non
 
 
 def core_for(config: Config, desk: Desk) -> CoreRunner | CoreProcess:
-    """Where commands run: the core process (the web process's GIL is then spent on the platforms only), or
-    threads here when the config says so or the clock cannot be shared with another process (a test's)."""
+    """Where commands run: on a thread of this process, or in a core process of their own when the config
+    asks (then this process's interpreter is spent on the platforms only) and the clock can be shared with
+    another process (a test's fake clock cannot)."""
     if config.desk.core_process and getattr(desk.clock, "crosses_processes", False):
         return CoreProcess(config.desk.database_url, desk, load_sla(config))
     return CoreRunner(desk, threads_for(config.desk.database_url))

@@ -31,6 +31,9 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path, capsys):
     assert data["machine"]["cores"] and data["machine"]["packages"]["SQLAlchemy"] != "-"
     ingest = data["details"]["ingest"]
     assert ingest["afterdesk"]["created"] > 0 and ingest["afterdesk"]["errors"] == {}
+    assert ingest["afterdesk"]["processes"] == 1
+    assert ingest["core_process"]["created"] > 0 and ingest["core_process"]["errors"] == {}
+    assert ingest["core_process"]["processes"] == 2
     assert ingest["under_load"]["background"]["sweeps"] >= 1
     for platform in ("slack", "telegram"):
         result = data["details"]["delivery"][platform]

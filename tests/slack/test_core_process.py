@@ -1,5 +1,5 @@
-"""The core in a process of its own (the default with the real clock): /ticket through the real endpoint,
-and what happens to requests when that process dies."""
+"""The core in a process of its own (`[desk] core_process = true`): /ticket through the real endpoint, and what
+happens to requests when that process dies."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import Runtime
 from bot.core_process import CoreProcess
+from bot.core_runner import CoreRunner
 from handlers.clock import SystemClock
 from handlers.command_codec import encode
 from handlers.commands import Actor
@@ -27,11 +28,12 @@ from tests.slack.driver import SlackDriver
 
 pytestmark = pytest.mark.asyncio
 XIAOMEI = Actor("slack", "UXIAOMEI", "T0001", display_name="Xiaomei")
+CORE_PROCESS = {"core_process": True}
 
 
 @pytest_asyncio.fixture
 async def rt(tmp_path: Path, fake: FakeSlack, migrated_db: Path) -> AsyncIterator[Runtime]:
-    runtime = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db))
+    runtime = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db, desk=CORE_PROCESS))
     try:
         yield runtime
     finally:
@@ -63,7 +65,15 @@ async def until(condition, what: str, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_with_the_real_clock_commands_run_in_a_process_of_their_own(rt: Runtime, driver: SlackDriver):
+async def test_by_default_commands_run_in_this_process(tmp_path: Path, fake: FakeSlack, migrated_db: Path):
+    runtime = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db))
+    try:
+        assert isinstance(runtime.core, CoreRunner)
+    finally:
+        await runtime.stop()
+
+
+async def test_when_asked_commands_run_in_a_process_of_their_own(rt: Runtime, driver: SlackDriver):
     assert isinstance(rt.core, CoreProcess) and rt.core.pid not in (None, os.getpid())
     answer = await driver.slash("UXIAOMEI", "Gaming PC blue-screens order:TB-8841 category:hardware")
     assert answer.status == 200
@@ -96,7 +106,7 @@ async def test_a_request_sent_to_a_core_process_that_dies_runs_once_in_the_next_
 
 async def test_what_was_kept_before_a_stop_runs_when_the_core_process_starts(tmp_path: Path, fake: FakeSlack,
                                                                              migrated_db: Path, caplog):
-    before = slack_runtime(tmp_path, SystemClock(), fake, migrated_db)
+    before = slack_runtime(tmp_path, SystemClock(), fake, migrated_db, desk=CORE_PROCESS)
     with before.desk.uow() as uow:
         uow.inbox.keep(encode(parse("Fan rattles order:TB-1 category:hardware", XIAOMEI)), SystemClock().now())
         uow.inbox.keep({"type": "DropTables", "fields": {}}, SystemClock().now())
@@ -104,7 +114,7 @@ async def test_what_was_kept_before_a_stop_runs_when_the_core_process_starts(tmp
     before.engine.dispose()  # the process died here: acknowledged, never run
 
     caplog.set_level(logging.INFO)
-    after = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db))
+    after = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db, desk=CORE_PROCESS))
     try:
         await until(lambda: titles(after) == ["Fan rattles"] and inbox(after) == [], "the replay")
         # The core process's log reaches this process's handlers.
@@ -115,7 +125,7 @@ async def test_what_was_kept_before_a_stop_runs_when_the_core_process_starts(tmp
 
 async def test_stopping_lets_the_core_process_finish_what_it_was_given(tmp_path: Path, fake: FakeSlack,
                                                                        migrated_db: Path):
-    runtime = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db))
+    runtime = await started(slack_runtime(tmp_path, SystemClock(), fake, migrated_db, desk=CORE_PROCESS))
     results = [await runtime.core.accept(parse(f"Case {n} category:hardware", XIAOMEI)) for n in range(20)]
     proc = runtime.core._proc
     await runtime.stop()
