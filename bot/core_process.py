@@ -28,7 +28,7 @@ from logging.handlers import QueueHandler
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bot.core_runner import ROOM, CoreRunner, Door, threads_for
+from bot.core_runner import ROOM, CoreRunner, Door, threads_for, tune_gc
 from handlers.bus import Desk
 from handlers.clock import Clock
 from handlers.command_codec import decode, encode
@@ -234,8 +234,8 @@ class CoreProcess(Door):
                     if not self._stopping:
                         self._spawn()
                 return
-            except CoreProcessFailed:
-                log.error("the core process could not be started again; requests waiting for it fail")
+            except Exception:
+                log.exception("the core process could not be started again; requests waiting for it fail")
         error = CoreProcessFailed("the core process is not running")
         with self._lock:
             for pending in self._pending.values():
@@ -298,6 +298,7 @@ def serve(conn: Connection) -> None:
     if setup.sla is not None:
         install(desk, setup.sla)
     core = CoreRunner(desk, setup.threads)
+    tune_gc()
     try:
         asyncio.run(_serve(conn, pipe, core))
     finally:

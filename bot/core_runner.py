@@ -11,6 +11,7 @@ when it is full, adapters hold the acknowledgement back (backpressure) instead o
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import queue
 import threading
@@ -26,9 +27,9 @@ from handlers.replies import Reply
 
 log = logging.getLogger(__name__)
 
-# Requests kept and waiting for the core: enough to take a burst of several minutes of chat at full speed,
-# while each waiting request costs only its listener's memory.
-ROOM = 10_000
+# Requests kept and waiting for the core: a 30 s burst acknowledged at several times the pace tickets are
+# created, at ~8 KB each (what answering needs, not Bolt's request) — then acknowledgements wait for room.
+ROOM = 20_000
 KEEP_BATCH = 500
 
 
@@ -155,6 +156,14 @@ class CoreRunner(Door):
         """Let running commands finish; `drop_queued` abandons those not started (they stay in the inbox)."""
         self._to_keep.put(None)
         self._pool.shutdown(wait=False, cancel_futures=drop_queued)
+
+
+def tune_gc() -> None:
+    """Collect cycles less eagerly once started. With thousands of requests waiting in a burst, CPython's
+    full collections walked every one of them, pausing all threads for up to 0.6 s (the worst
+    acknowledgements); what start-up built is frozen out of the walk for good."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def threads_for(database_url: str) -> int:

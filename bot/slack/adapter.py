@@ -36,7 +36,8 @@ log = logging.getLogger("afterdesk.slack")
 EVENTS_PATH = "/slack/events"
 # How long shutdown waits for work already acknowledged to Slack.
 STOP_GRACE = 10.0
-Listener = Callable[[AsyncArgs], Awaitable[None]]
+# A listener may return what is left to do after the ack (see SlackAdapter.listen).
+Listener = Callable[[AsyncArgs], Awaitable["Awaitable[None] | None"]]
 
 
 class Inflight:
@@ -84,6 +85,7 @@ class SlackAdapter:
         self.sender = SlackSender(sender_client, runtime.config.outbox.slack_interval)
         self.people = People(self.client, {p.slack: p.name for p in runtime.config.people.values() if p.slack})
         self.inflight = Inflight()
+        self._rests: set[asyncio.Task[None]] = set()
         self.bot_user_id: str | None = None
         self.app = AsyncApp(
             name="afterdesk", client=self.client, signing_secret=secret, process_before_response=False,
@@ -176,16 +178,35 @@ class SlackAdapter:
             await next_()
 
         async def run(args: AsyncArgs) -> None:
+            rest = None
             try:
-                await fn(args)
+                rest = await fn(args)
             except Exception:
                 log.exception("slack: %s failed", fn.__name__)
             finally:
-                self.inflight.end()
-                self.runtime.core.door.release()
+                if rest is None:
+                    self._done()
+            if rest is not None:
+                # What a listener leaves for after the ack (waiting for the core, answering) runs on its own,
+                # so Bolt's request objects go with the listener: thousands of requests may wait in a burst.
+                task = asyncio.ensure_future(self._rest(fn.__name__, rest))
+                self._rests.add(task)
+                task.add_done_callback(self._rests.discard)
 
         run.__name__ = fn.__name__
         register(middleware=[begin])(run)
+
+    async def _rest(self, name: str, rest: Awaitable[None]) -> None:
+        try:
+            await rest
+        except Exception:
+            log.exception("slack: %s failed", name)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        self.inflight.end()
+        self.runtime.core.door.release()
 
     async def run(self, cmd: Command) -> Reply:
         """Run a core command as its (named) actor; an unexpected failure becomes "nothing was changed"."""

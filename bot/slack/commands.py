@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import answers, forms, render, translate
 from bot.slack.identity import team_of
-from handlers.commands import Actor
+from handlers.commands import Actor, Command
 from handlers.replies import Reply, UsageError, text
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ KEEP_BUDGET = 0.25
 
 
 def register(a: SlackAdapter) -> None:
-    async def slash_command(args: AsyncArgs) -> None:
-        await on_slash(a, args)
+    async def slash_command(args: AsyncArgs) -> Awaitable[None] | None:
+        return await on_slash(a, args)
 
     async def message_shortcut(args: AsyncArgs) -> None:
         await on_shortcut(a, args)
@@ -43,8 +43,9 @@ def register(a: SlackAdapter) -> None:
     a.listen(functools.partial(a.app.view_submission, forms.CALLBACK), form_submitted)
 
 
-async def on_slash(a: SlackAdapter, args: AsyncArgs) -> None:
-    """Grammar errors are the ack itself (instant, nothing written); real work runs after the ack."""
+async def on_slash(a: SlackAdapter, args: AsyncArgs) -> Awaitable[None] | None:
+    """Grammar errors are the ack itself (instant, nothing written); real work runs after the ack (returned,
+    for the adapter to run once this listener and its request are done)."""
     body = args.body
     team, user_id, channel = team_of(body), body["user_id"], body.get("channel_id", "")
     raw = body.get("text") or ""
@@ -65,8 +66,14 @@ async def on_slash(a: SlackAdapter, args: AsyncArgs) -> None:
         await args.ack(text=render.mrkdwn(text("err_internal")), response_type="ephemeral")
         return
     await args.ack()
+    return _answer(a, cmd, keeping, user_id, body.get("response_url"))
+
+
+async def _answer(a: SlackAdapter, cmd: Command, keeping: asyncio.Future[asyncio.Future[Reply] | None],
+                  user_id: str, response_url: str | None) -> None:
+    """After the ack: wait for the core, then tell the person (holding only what that needs, not Bolt's request)."""
     reply = await a.finish(cmd, await keeping)
-    await answers.tell(a.client, user_id, render.reply_text(reply), body.get("response_url"),
+    await answers.tell(a.client, user_id, render.reply_text(reply), response_url,
                        response_type="ephemeral" if reply.ephemeral else "in_channel")
 
 
