@@ -184,6 +184,9 @@ def _parse_multipart(body: bytes, content_type: str) -> list[tuple[str, str | No
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeSlack/1.0"
+    # Slack keeps connections alive; http.server's default HTTP/1.0 would close each one and charge
+    # every client a TCP handshake per call that the real API never costs.
+    protocol_version = "HTTP/1.1"
     fake: FakeSlack  # set on the per-instance subclass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
