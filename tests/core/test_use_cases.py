@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.commands import Actor, CreateTicket, FileRef
 from handlers.texts import render
 
 
@@ -32,6 +33,25 @@ def test_create_numbers_routes_assigns_and_notifies_in_one_go(desk):
     # The card goes to the routed group's channel; the new assignee gets a DM.
     assert rows(desk) == [("card", "console:warehouse", None), ("dm", f"console:dm:{ticket.assignee_id}", "dm_assigned")]
     assert desk.run("xiaomei", "Second case").ticket.number == 1002
+
+
+def test_a_new_ticket_is_whole_at_once_with_tags_defaults_photos_and_changes_in_the_next_command(desk):
+    # Tags only: the ticket goes in as one INSERT; with photos, the ORM writes the children too.
+    plain = desk.run("xiaomei", "Fan rattles tag:noise tag:rebound tag:noise")
+    photo = desk.runtime.execute(CreateTicket(
+        Actor("console", "xiaomei", display_name="xiaomei"), title="Cracked case", tags=("shipping",),
+        attachments=(FileRef("console", "F1", "crack.jpg", "image/jpeg"),)))
+    assert plain.ok and photo.ok and plain.ticket.tags == ("noise", "rebound")
+    ticket, view = desk.ticket(plain.ticket.number)
+    assert (view.tags, ticket.description, ticket.order_no, ticket.priority) == (("noise", "rebound"), "", "", "normal")
+    assert (ticket.reporter.key, ticket.compensation, ticket.resolved_at) == ("xiaomei", None, None)
+    _, photo_view = desk.ticket(photo.ticket.number)
+    assert photo_view.tags == ("shipping",) and [a.name for a in photo_view.attachments] == ["crack.jpg"]
+    # The row is a real ticket for the next command: assigned, then closed with its history in order.
+    assert desk.run("xiaomei", f"assign {plain.ticket.number} @lao_wang").ok
+    ticket, view = desk.ticket(plain.ticket.number)
+    assert ticket.assignee.key == "lao_wang" and view.tags == ("noise", "rebound")
+    assert [e.action for e in view.events][:2] == ["created", "routed"]
 
 
 @pytest.mark.parametrize("text, group, reason", [
