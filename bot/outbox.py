@@ -44,7 +44,7 @@ class OutboxStore:
             # Finding the heads reads the whole backlog: do it in a snapshot beside the writers, and
             # take the write lock only to lease what was found (not at all when nothing was).
             with self.desk.uow.read_only() as reader:
-                ids = list(reader.session.scalars(reader.outbox.heads(now, **heads)))
+                ids = reader.outbox.heads(now, **heads)
             if not ids:
                 return {}
         with self.desk.uow() as uow:

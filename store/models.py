@@ -290,7 +290,11 @@ class OutboxMessage(Base):
     """A notification written with the change that caused it; delivered after commit."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Each chat's queue in order: the dispatcher reads only the heads of the queues.
+        Index("ix_outbox_queue", "status", "destination", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

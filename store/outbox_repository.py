@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from store.models import OutboxMessage, Ticket
 
@@ -25,10 +25,47 @@ class Queued:
 CLAIM_LOCK = 0x6166746572646573
 
 
-def _ready(now: datetime) -> ColumnElement[bool]:
+def _ready(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """Due, and leased by nobody (or the lease ran out)."""
     return and_(OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+
+
+def _pending_destinations() -> Any:
+    """The destinations with pending rows, one index seek each (a loose index scan: a DISTINCT would
+    read every pending row)."""
+    pending = OutboxMessage.status == "pending"
+    queues = select(func.min(OutboxMessage.destination).label("destination")).where(pending).cte(
+        "queues", recursive=True)
+    after = aliased(OutboxMessage)
+    following = (select(func.min(after.destination)).where(after.status == "pending",
+                                                            after.destination > queues.c.destination)
+                 .correlate(queues).scalar_subquery())
+    return queues.union_all(select(following).where(queues.c.destination.is_not(None)))
+
+
+def _heads() -> Select[tuple[int]]:
+    # Each queue is read from its head only, through the (status, destination, id) index: the
+    # dispatcher claims every 50 ms while a festival backlog of tens of thousands of cards waits
+    # out the platforms' pacing, and reading all of it each time cost 6 ms a round at 25,000.
+    # Built once (building it cost ten times running it); the values come as parameters.
+    now, per_destination = bindparam("now"), bindparam("per_destination")
+    queues = _pending_destinations()
+    head = aliased(OutboxMessage)
+    first_rows = (select(head.id).where(head.status == "pending", head.destination == queues.c.destination)
+                  .order_by(head.id).limit(per_destination).correlate(queues).scalar_subquery())
+    rows = (select(OutboxMessage.id, OutboxMessage.destination, case((_ready(now), 0), else_=1).label("held"))
+            .join(queues, OutboxMessage.destination == queues.c.destination)
+            .where(OutboxMessage.id.in_(first_rows),
+                   queues.c.destination.not_in(bindparam("skip", expanding=True)))).subquery()
+    queue = dict(partition_by=rows.c.destination, order_by=rows.c.id)
+    ranked = select(rows.c.id, func.row_number().over(**queue).label("pos"),
+                    func.sum(rows.c.held).over(**queue).label("held_so_far")).subquery()
+    return (select(ranked.c.id).where(ranked.c.held_so_far == 0, ranked.c.pos <= per_destination)
+            .order_by(ranked.c.id).limit(bindparam("limit")))
+
+
+_HEADS = _heads()
 
 
 class OutboxRepository:
@@ -71,27 +108,19 @@ class OutboxRepository:
             # Claims by several processes take turns, so each sees the leases of the one before
             # and no destination's queue is split between two of them.
             self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
-        return self.lease(self.heads(now, skip=skip, per_destination=per_destination, limit=limit), now,
-                          lease_until, owner)
+        ids = self.heads(now, skip=skip, per_destination=per_destination, limit=limit)
+        return self.lease(ids, now, lease_until, owner) if ids else []
 
     def heads(self, now: datetime, *, skip: Collection[str] = (), per_destination: int = 20,
-              limit: int = 500) -> Select[tuple[int]]:
+              limit: int = 500) -> list[int]:
         """The ids at the head of each destination's queue, oldest first.
 
         A destination's rows are taken in order, and only up to the first one that cannot go yet
         (not due, or leased by another dispatcher): what comes after it must wait for it. `skip`
         leaves out the destinations this dispatcher is sending to already.
         """
-        pending = select(OutboxMessage.id, OutboxMessage.destination,
-                         case((_ready(now), 0), else_=1).label("held")).where(OutboxMessage.status == "pending")
-        if skip:
-            pending = pending.where(OutboxMessage.destination.not_in(list(skip)))
-        rows = pending.subquery()
-        queue = dict(partition_by=rows.c.destination, order_by=rows.c.id)
-        ranked = select(rows.c.id, func.row_number().over(**queue).label("pos"),
-                        func.sum(rows.c.held).over(**queue).label("held_so_far")).subquery()
-        return (select(ranked.c.id).where(ranked.c.held_so_far == 0, ranked.c.pos <= per_destination)
-                .order_by(ranked.c.id).limit(limit))
+        params = {"now": now, "skip": list(skip), "per_destination": per_destination, "limit": limit}
+        return list(self.session.scalars(_HEADS, params))
 
     def lease(self, ids: Select[tuple[int]] | Collection[int], now: datetime, lease_until: datetime,
               owner: str) -> list[tuple[int, str]]:

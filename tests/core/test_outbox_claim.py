@@ -72,6 +72,21 @@ def test_a_row_that_cannot_go_yet_holds_back_the_rows_behind_it(db_url, clock):
     rt.engine.dispose()
 
 
+def test_every_queue_is_found_among_many_with_sent_rows_between_and_only_its_head_is_taken(db_url, clock):
+    # The claim reads each queue from its head (one index seek per chat): chats whose first rows were
+    # sent already, chats with one row, and long queues must all come out as if the backlog were read whole.
+    rt = make_runtime(db_url, clock)
+    queues = {f"d{i:02}": post(rt, f"d{i:02}", i % 7 + 1) for i in range(40)}
+    with rt.desk.uow() as uow:
+        for name in list(queues)[::3]:  # every third chat's first row went out already
+            row = uow.session.get(OutboxMessage, queues[name].pop(0))
+            row.status = "sent"
+        uow.commit()
+    claimed = by_destination(OutboxStore(rt.desk, per_destination=3).claim_due({"console:d05"}))
+    assert claimed == {name: ids[:3] for name, ids in queues.items() if ids and name != "d05"}
+    rt.engine.dispose()
+
+
 def test_rows_leased_by_another_dispatcher_hold_back_its_queue_until_the_lease_ends(db_url, clock):
     rt = make_runtime(db_url, clock)
     a, b = post(rt, "a", 4), post(rt, "b", 2)
