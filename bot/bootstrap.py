@@ -16,7 +16,7 @@ from bot.config import Config, ConfigError
 from bot.sla_config import load_sla
 from bot.console import ConsoleChat, ConsoleSender
 from bot.core_process import CoreProcess
-from bot.core_runner import CoreRunner, threads_for, tune_gc
+from bot.core_runner import CoreRunner, threads_for, tune_interpreter
 from bot.delivery import Sender
 from bot.outbox import Dispatcher, OutboxStore
 from handlers.bus import Desk, execute
@@ -107,7 +107,7 @@ class Runtime:
             await adapter.start()
         for service in self.services:
             await service.start()
-        tune_gc()
+        tune_interpreter()
 
     async def stop(self) -> None:
         for service in reversed(self.services):

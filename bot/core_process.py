@@ -28,7 +28,7 @@ from logging.handlers import QueueHandler
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bot.core_runner import ROOM, CoreRunner, Door, threads_for, tune_gc
+from bot.core_runner import ROOM, CoreRunner, Door, threads_for, tune_interpreter
 from handlers.bus import Desk
 from handlers.clock import Clock
 from handlers.command_codec import decode, encode
@@ -298,7 +298,7 @@ def serve(conn: Connection) -> None:
     if setup.sla is not None:
         install(desk, setup.sla)
     core = CoreRunner(desk, setup.threads)
-    tune_gc()
+    tune_interpreter()
     try:
         asyncio.run(_serve(conn, pipe, core))
     finally:

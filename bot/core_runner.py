@@ -165,10 +165,11 @@ class CoreRunner(Door):
 SWITCH_INTERVAL_S = 0.0005
 
 
-def tune_gc() -> None:
-    """Collect cycles less eagerly once started. With thousands of requests waiting in a burst, CPython's
-    full collections walked every one of them, pausing all threads for up to 0.6 s (the worst
-    acknowledgements); what start-up built is frozen out of the walk for good."""
+def tune_interpreter() -> None:
+    """Once started: collect cycles less eagerly, and hand the GIL over sooner (see SWITCH_INTERVAL_S).
+    With thousands of requests waiting in a burst, CPython's full collections walked every one of them,
+    pausing all threads for up to 0.6 s (the worst acknowledgements); what start-up built is frozen out
+    of the walk for good."""
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     sys.setswitchinterval(SWITCH_INTERVAL_S)

@@ -41,8 +41,8 @@ class OutboxStore:
         heads = dict(skip=busy, per_destination=self.per_destination, limit=limit)
         ids = None
         if self._one_writer():
-            # Finding the heads reads the whole backlog: do it in a snapshot beside the writers, and
-            # take the write lock only to lease what was found (not at all when nothing was).
+            # Find the heads in a snapshot beside the writers, and take the write lock only to lease
+            # what was found (not at all when nothing was).
             with self.desk.uow.read_only() as reader:
                 ids = reader.outbox.heads(now, **heads)
             if not ids:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import CTE
 
 from store.models import OutboxMessage, Ticket
 
@@ -31,7 +32,7 @@ def _ready(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
 
 
-def _pending_destinations() -> Any:
+def _pending_destinations() -> CTE:
     """The destinations with pending rows, one index seek each (a loose index scan: a DISTINCT would
     read every pending row)."""
     pending = OutboxMessage.status == "pending"
@@ -122,7 +123,7 @@ class OutboxRepository:
         params = {"now": now, "skip": list(skip), "per_destination": per_destination, "limit": limit}
         return list(self.session.scalars(_HEADS, params))
 
-    def lease(self, ids: Select[tuple[int]] | Collection[int], now: datetime, lease_until: datetime,
+    def lease(self, ids: Collection[int], now: datetime, lease_until: datetime,
               owner: str) -> list[tuple[int, str]]:
         """Lease these rows where nobody else holds them (checked again on each row); (id, destination) won."""
         stmt = (update(OutboxMessage)

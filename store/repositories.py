@@ -55,13 +55,12 @@ _TICKET_PEOPLE = (("reporter", "reporter_id"), ("assignee", "assignee_id"))
 
 def _new_ticket_values(ticket: Ticket) -> dict[str, object]:
     held = inspect(ticket).dict
-    for relation, key in _TICKET_PEOPLE:
-        if relation in held:
-            held[key] = held[relation].id if held[relation] is not None else None
+    people = {key: held[relation].id if held[relation] is not None else None
+              for relation, key in _TICKET_PEOPLE if relation in held}
     values: dict[str, object] = {}
     for key, column in _TICKET_COLUMNS:
-        if key in held:
-            values[key] = held[key]
+        if key in people or key in held:
+            values[key] = people.get(key, held.get(key))
         else:
             values[key] = column.default.arg if column.default is not None and column.default.is_scalar else None
     return values

@@ -47,7 +47,7 @@ def test_a_new_ticket_is_whole_at_once_with_tags_defaults_photos_and_changes_in_
     assert (ticket.reporter.key, ticket.compensation, ticket.resolved_at) == ("xiaomei", None, None)
     _, photo_view = desk.ticket(photo.ticket.number)
     assert photo_view.tags == ("shipping",) and [a.name for a in photo_view.attachments] == ["crack.jpg"]
-    # The row is a real ticket for the next command: assigned, then closed with its history in order.
+    # The row is a real ticket for the next command: it can be assigned, and its history reads in order.
     assert desk.run("xiaomei", f"assign {plain.ticket.number} @lao_wang").ok
     ticket, view = desk.ticket(plain.ticket.number)
     assert ticket.assignee.key == "lao_wang" and view.tags == ("noise", "rebound")
