@@ -34,6 +34,8 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path, capsys):
     assert ingest["afterdesk"]["processes"] == 1
     assert ingest["core_process"]["created"] > 0 and ingest["core_process"]["errors"] == {}
     assert ingest["core_process"]["processes"] == 2
+    hollow = ingest["hollow"]  # the adapter's own ceiling: everything answered, no ticket written
+    assert hollow["created"] > 0 and hollow["written"] == 0 and hollow["errors"] == {}
     assert ingest["under_load"]["background"]["sweeps"] >= 1
     for platform in ("slack", "telegram"):
         result = data["details"]["delivery"][platform]
