@@ -1,7 +1,9 @@
 """SlackAdapter: a Bolt AsyncApp on the runtime's HTTP server (or Socket Mode), plus the outbox sender.
 
 Every listener acknowledges first and works after (`process_before_response=False`), so Slack gets
-its answer within 3 s whatever the load; the work itself runs the core off the event loop.
+its answer within 3 s whatever the load; the work itself runs the core off the event loop. What an
+event carries is kept before that acknowledgement (see `listen`'s `keep`): Slack sends an acknowledged
+event only once.
 """
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ EVENTS_PATH = "/slack/events"
 STOP_GRACE = 10.0
 # A listener may return what is left to do after the ack (see SlackAdapter.listen).
 Listener = Callable[[AsyncArgs], Awaitable["Awaitable[None] | None"]]
+# Before an event's ack: its command, kept (and the future of its reply), or None if it is not ours.
+Keep = Callable[[AsyncArgs], Awaitable["Kept | None"]]
+Kept = tuple[Command, "asyncio.Future[Reply] | None"]
+# How long an event's ack may wait for it to be kept: Slack gives 3 s, then sends it again (the retry
+# is dropped by its event id once the first is kept). A database slower than this gets the ack first.
+EVENT_KEEP_BUDGET = 2.0
+_KEEPING = "afterdesk_keeping"
 
 
 class Inflight:
@@ -167,8 +176,12 @@ class SlackAdapter:
         await self.inflight.wait()
 
     # -- what listeners share ------------------------------------------------------------------
-    def listen(self, register: Callable[..., Callable[[Listener], Any]], fn: Listener) -> None:
-        """Register `fn` so it is counted in flight from the moment Bolt routes the request to it."""
+    def listen(self, register: Callable[..., Callable[[Listener], Any]], fn: Listener, keep: Keep | None = None
+               ) -> None:
+        """Register `fn` so it is counted in flight from the moment Bolt routes the request to it.
+
+        `keep`: for events, which Bolt acknowledges before their listener runs — it runs before the ack
+        instead, and `fn` gets its result from `kept(args)`."""
 
         async def begin(next_: Callable[[], Awaitable[None]]) -> None:
             # Listener middleware runs before Bolt acknowledges, so the work is counted before Slack
@@ -176,6 +189,12 @@ class SlackAdapter:
             await self.runtime.core.door.acquire()
             self.inflight.begin()
             await next_()
+
+        async def keep_first(args: AsyncArgs) -> None:
+            keeping = asyncio.ensure_future(keep(args))  # type: ignore[misc]
+            await asyncio.wait({keeping}, timeout=EVENT_KEEP_BUDGET)
+            args.context[_KEEPING] = keeping
+            await args.next_()
 
         async def run(args: AsyncArgs) -> None:
             rest = None
@@ -194,7 +213,12 @@ class SlackAdapter:
                 task.add_done_callback(self._rests.discard)
 
         run.__name__ = fn.__name__
-        register(middleware=[begin])(run)
+        register(middleware=[begin, keep_first] if keep else [begin])(run)
+
+    @staticmethod
+    async def kept(args: AsyncArgs) -> Kept | None:
+        """In a listener registered with `keep`: what it kept before the ack (None: nothing of ours)."""
+        return await args.context[_KEEPING]
 
     async def _rest(self, name: str, rest: Awaitable[None]) -> None:
         try:

@@ -19,5 +19,6 @@ class Cards:
         return await asyncio.to_thread(self._ticket_of, channel, thread_ts) is not None
 
     def _ticket_of(self, channel: str, thread_ts: str) -> int | None:
-        with self.desk.uow() as uow:
+        # A snapshot read: it must not queue for the write lock behind a burst (it runs before an event's ack).
+        with self.desk.uow.read_only() as uow:
             return uow.threads.ticket_for_message(PLATFORM, channel, thread_ts)

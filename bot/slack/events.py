@@ -15,7 +15,7 @@ from bot.slack.identity import team_of
 from handlers.commands import Actor
 
 if TYPE_CHECKING:
-    from bot.slack.adapter import SlackAdapter
+    from bot.slack.adapter import Kept, SlackAdapter
 
 log = logging.getLogger("afterdesk.slack")
 _ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
@@ -28,60 +28,86 @@ def register(a: SlackAdapter) -> None:
     async def reaction_added(args: AsyncArgs) -> None:
         await on_reaction(a, args)
 
-    a.listen(functools.partial(a.app.event, "message"), message_event)
-    a.listen(functools.partial(a.app.event, "reaction_added"), reaction_added)
+    async def keep_message(args: AsyncArgs) -> Kept | None:
+        return await message_kept(a, args)
+
+    async def keep_reaction(args: AsyncArgs) -> Kept | None:
+        return await reaction_kept(a, args)
+
+    a.listen(functools.partial(a.app.event, "message"), message_event, keep=keep_message)
+    a.listen(functools.partial(a.app.event, "reaction_added"), reaction_added, keep=keep_reaction)
 
 
 def _bot_user(a: SlackAdapter, args: AsyncArgs) -> str | None:
     return a.bot_user_id or getattr(args.context, "bot_user_id", None)
 
 
-async def on_message(a: SlackAdapter, args: AsyncArgs) -> None:
-    """A thread reply → one comment, however often Slack delivers it (event id and channel+ts keys)."""
+async def message_kept(a: SlackAdapter, args: AsyncArgs) -> Kept | None:
+    """Before the ack: a thread reply as an AddComment command, kept (None: not a reply under a card)."""
     body = args.body
     event, event_id, team = body.get("event") or {}, body.get("event_id", ""), team_of(body)
     bot = _bot_user(a, args)
     # First a cheap look: most channel messages are not replies in a ticket's thread.
     probe = translate.message_command(event, event_id, team, bot)
     if probe is None or probe.source is None or not probe.source.thread_id:
-        return
+        return None
     if not await a.cards.is_ticket_thread(probe.source.chat_id, probe.source.thread_id):
-        return  # a conversation that is not a ticket's: nothing to record, no one to register
+        return None  # a conversation that is not a ticket's: nothing to record, no one to register
     inner = event.get("message") if event.get("subtype") == "message_changed" else event
     names = await a.people.names(translate.mentioned_users((inner or {}).get("text") or ""))
     if event.get("files"):
         event = {**event, "files": await complete_files(a, event["files"])}
     cmd = translate.message_command(event, event_id, team, bot, names)
     assert cmd is not None
-    reply = await a.run(cmd)
+    return cmd, await a.accept(cmd)
+
+
+async def on_message(a: SlackAdapter, args: AsyncArgs) -> None:
+    """A thread reply → one comment, however often Slack delivers it (event id and channel+ts keys)."""
+    kept = await a.kept(args)
+    if kept is None:
+        return
+    cmd, pending = kept
+    reply = await a.finish(cmd, pending)
     if not reply.ok and not reply.duplicate and cmd.source is not None:
         await answers.ephemeral(a.client, cmd.source.chat_id, cmd.actor.user_id, render.reply_text(reply),
                                 cmd.source.thread_id)
 
 
-async def on_reaction(a: SlackAdapter, args: AsyncArgs) -> None:
-    """`:ticket:` on a message files it as a ticket (once per message) and answers in its thread."""
+async def reaction_kept(a: SlackAdapter, args: AsyncArgs) -> Kept | None:
+    """Before the ack: `:ticket:` on a message as a CreateTicket command, kept (once per message)."""
     event = args.body.get("event") or {}
     if not a.config.reaction_creates_ticket or not translate.reaction_matches(event, a.config.reaction_name):
-        return
+        return None
     team = team_of(args.body)
     channel, ts = event["item"].get("channel", ""), event["item"]["ts"]
     message = await fetch_message(a, channel, ts)
     if message is None or translate.is_bot(message, _bot_user(a, args)):
-        return
+        return None
     if message.get("files"):
         message = {**message, "files": await complete_files(a, message["files"])}
     names = await a.people.names(translate.mentioned_users(message.get("text") or ""))
     link = await answers.permalink(a.client, channel, ts)
     actor = Actor(translate.PLATFORM, event["user"], team)
     keys = (translate.event_key(args.body.get("event_id", "")), f"slack:ticket-from:{channel}:{ts}")
-    reply = await a.run(translate.ticket_from_message(message, channel, actor, link, keys, names))
-    if reply.duplicate:
+    cmd = translate.ticket_from_message(message, channel, actor, link, keys, names)
+    return cmd, await a.accept(cmd)
+
+
+async def on_reaction(a: SlackAdapter, args: AsyncArgs) -> None:
+    """The ticket filed from a reacted-to message is confirmed in that message's thread."""
+    kept = await a.kept(args)
+    if kept is None:
         return
+    cmd, pending = kept
+    reply = await a.finish(cmd, pending)
+    if reply.duplicate or cmd.source is None:
+        return
+    channel, thread = cmd.source.chat_id, cmd.source.thread_id or cmd.source.message_id
     if reply.ok:
-        await answers.reply_in_thread(a.client, channel, message.get("thread_ts") or ts, render.reply_text(reply))
+        await answers.reply_in_thread(a.client, channel, thread, render.reply_text(reply))
     else:
-        await answers.ephemeral(a.client, channel, actor.user_id, render.reply_text(reply))
+        await answers.ephemeral(a.client, channel, cmd.actor.user_id, render.reply_text(reply))
 
 
 async def fetch_message(a: SlackAdapter, channel: str, ts: str) -> dict[str, Any] | None:
