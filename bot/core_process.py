@@ -9,7 +9,9 @@ process acknowledges them. If the core process dies it is started again: it runs
 answers come back as "replayed") and the web process sends again what it had not kept yet. Nothing that was
 acknowledged is lost, and nothing runs twice (the inbox item is taken in the command's own transaction).
 
-Messages on the pipe — to the core: (seq, encoded command), or None to finish and exit.
+Messages on the pipe — to the core: (seq, encoded command), or None to finish and exit. They are written
+by a thread of their own: a core process that stops reading (frozen, swapped out) fills the pipe, and the
+write that then blocks must not be the event loop's, which answers Slack and Telegram.
 From the core: ("replaying", [inbox ids]), ("ready",), ("kept", seq, inbox id), ("refused", seq, reason),
 ("done", seq, reply), ("replayed", inbox id, reply), ("log", record).
 """
@@ -19,6 +21,7 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
+import queue
 import subprocess
 import sys
 import threading
@@ -67,6 +70,7 @@ class _Pending:
     kept: asyncio.Future[int]
     result: asyncio.Future[Reply]
     inbox_id: int | None = None
+    sent_to: int = 0  # the core process (generation) it was last written to
 
 
 def _settle(future: asyncio.Future[Any], value: Any = None, error: BaseException | None = None) -> None:
@@ -95,6 +99,9 @@ class CoreProcess(Door):
         self._replaying: list[int] | None = None
         self._stopping = False
         self._start_lock = threading.Lock()
+        self._generation = 0  # counts core processes started: a request goes once to each
+        self._outgoing: queue.SimpleQueue[int | None] = queue.SimpleQueue()  # seqs to write, None: finish
+        self._writer = threading.Thread(target=self._write_forever, name="core-writer", daemon=True)
 
     @property
     def pid(self) -> int | None:
@@ -114,6 +121,8 @@ class CoreProcess(Door):
         with self._start_lock:
             if self._proc is not None or self._stopping:
                 return
+            if not self._writer.is_alive():
+                self._writer.start()
             self._spawn()
 
     def _spawn(self) -> None:
@@ -126,7 +135,9 @@ class CoreProcess(Door):
         child.close()
         setup = CoreSetup(**{**self._setup.__dict__, "log_level": logging.getLogger().getEffectiveLevel()})
         parent.send(setup)
-        self._proc, self._conn = proc, parent
+        with self._lock:
+            self._proc, self._conn = proc, parent
+            self._generation += 1
         threading.Thread(target=self._read, args=(parent, proc), name="core-reader", daemon=True).start()
         if not self._ready.wait(START_TIMEOUT_S) or proc.poll() is not None:
             proc.kill()
@@ -140,7 +151,7 @@ class CoreProcess(Door):
         with self._lock:
             for seq, p in list(self._pending.items()):
                 if p.inbox_id is None:
-                    self._send((seq, p.data))
+                    self._outgoing.put(seq)
                 elif p.inbox_id not in replaying:
                     # Taken from the inbox by a committed transaction whose answer died with the process.
                     self._finish(seq, Reply(texts=(text("duplicate"),), duplicate=True))
@@ -155,20 +166,32 @@ class CoreProcess(Door):
         with self._lock:
             seq = next(self._seq)
             self._pending[seq] = pending
-            self._send((seq, pending.data))
+        self._outgoing.put(seq)
         await pending.kept
         return pending.result
 
     async def submit(self, cmd: Command) -> Reply:
         return await (await self.accept(cmd))
 
-    def _send(self, message: Any) -> None:
-        # Called with self._lock held. A dead pipe is not an error here: the restart sends it again.
-        try:
-            if self._conn is not None:
-                self._conn.send(message)
-        except (OSError, ValueError):
-            pass
+    def _write_forever(self) -> None:
+        """The one writer of the pipe: each request not kept yet goes once to each core process."""
+        while True:
+            seq = self._outgoing.get()
+            with self._lock:
+                conn, generation = self._conn, self._generation
+                pending = self._pending.get(seq) if seq is not None else None
+                if seq is not None and (pending is None or pending.inbox_id is not None
+                                        or pending.sent_to == generation):
+                    continue
+                if pending is not None:
+                    pending.sent_to = generation
+            try:
+                if conn is not None:
+                    conn.send(None if pending is None else (seq, pending.data))
+            except (OSError, ValueError):
+                pass  # a dead pipe: the restart sends what was not kept again
+            if seq is None:
+                return
 
     # -- answers -------------------------------------------------------------------------------------
     def _read(self, conn: Connection, proc: Any) -> None:
@@ -255,8 +278,7 @@ class CoreProcess(Door):
         if drop_queued:
             proc.kill()
         else:
-            with self._lock:
-                self._send(None)
+            self._outgoing.put(None)
             try:
                 proc.wait(STOP_GRACE_S)
             except subprocess.TimeoutExpired:

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import signal
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -132,3 +134,25 @@ async def test_stopping_lets_the_core_process_finish_what_it_was_given(tmp_path:
     assert proc.poll() == 0
     assert all(r.ok for r in await asyncio.wait_for(asyncio.gather(*results), 10))
     assert len(titles(runtime)) == 20 and inbox(runtime) == []
+
+
+async def test_a_frozen_core_process_does_not_freeze_the_web_process(rt: Runtime, driver: SlackDriver):
+    # A core process that stops reading fills the pipe; the write that then blocks must not be the event
+    # loop's, which acknowledges Slack (here within the keep budget, since nothing can be kept) and the rest.
+    core = rt.core.pid
+    os.kill(core, signal.SIGSTOP)
+    thaw = threading.Timer(30, os.kill, (core, signal.SIGCONT))  # a frozen loop fails the test, not hangs it
+    thaw.start()
+    notes = "n" * 15_000  # 60 of these are more than a pipe holds
+    try:
+        started = time.monotonic()
+        answers = await asyncio.gather(*(driver.slash("UXIAOMEI", f'Case {n} category:hardware desc:"{notes}"',
+                                                      settle=False) for n in range(60)))
+        waited = time.monotonic() - started
+    finally:
+        thaw.cancel()
+        os.kill(core, signal.SIGCONT)
+    assert [a.status for a in answers] == [200] * 60
+    assert waited < 10, f"acknowledging waited {waited:.0f} s for the frozen core process"
+    await driver.settle()
+    assert sorted(titles(rt)) == sorted(f"Case {n}" for n in range(60)) and inbox(rt) == []
