@@ -27,7 +27,6 @@ from sqlalchemy import func, select
 
 from bench import peer, shop
 from bench.common import Report, Row, Sizes, cpu_s, percentile, ratio, scratch_dir
-from handlers.desk import forget_kept
 from handlers.replies import Reply, text
 from store.models import Ticket
 from tests.support import PEOPLE
@@ -120,7 +119,7 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
     runtime = shop.runtime(database_url, clock, **sections)
     adapter = next(a for a in runtime.adapters if hasattr(a, "settle"))
     if hollow:
-        runtime.core.execute = _hollow
+        runtime.core.run_batch = _hollow
     before = _count(runtime)
     await runtime.start()
     stop = asyncio.Event()
@@ -161,11 +160,15 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
     return result
 
 
-def _hollow(desk: Any, cmd: Any, inbox_id: int | None = None) -> Reply:
-    """A core that creates nothing: it takes the kept request (one small transaction) and confirms."""
-    if inbox_id is not None:
-        forget_kept(desk, inbox_id)
-    return Reply(texts=(text("created", ref="#1", title=cmd.title, group="Customer service"),))
+def _hollow(desk: Any, items: Any) -> list[Reply]:
+    """A core that creates nothing: it takes the batch's kept requests (one small transaction) and confirms."""
+    with desk.uow() as uow:
+        for _, inbox_id in items:
+            if inbox_id is not None:
+                uow.inbox.take(inbox_id)
+        uow.commit()
+    return [Reply(texts=(text("created", ref="#1", title=cmd.title, group="Customer service"),))
+            for cmd, _ in items]
 
 
 def _count(runtime: Any, reopen: bool = False) -> int:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -136,32 +136,14 @@ def execute(desk: Desk, cmd: Command, inbox_id: int | None = None) -> Reply:
 
     `inbox_id`: the kept request this command came from; it is removed in the same transaction, and
     also when the command ends without a change, so each kept request runs exactly once."""
-    handler = HANDLERS.get(type(cmd))
-    if handler is None:
-        raise TypeError(f"no handler for {type(cmd).__name__}")
-    committed = False
+    _handler_for(cmd)
+    committed, wrote_outbox = False, False
     try:
         with desk.uow() as uow:
-            if inbox_id is not None and not uow.inbox.take(inbox_id):
-                return Reply(texts=(text("duplicate"),), duplicate=True)
-            now = desk.clock.now()
-            known = known_person(uow, cmd.actor)
-            if not may_use_desk(desk.policy, cmd, known):
-                return Reply(texts=(text("err_not_member", platform=cmd.actor.platform,
-                                         user_id=cmd.actor.user_id),), ok=False)
-            if cmd.dedup_keys:
-                if uow.dedup.seen(cmd.dedup_keys):
-                    return Reply(texts=(text("duplicate"),), duplicate=True)
-                uow.dedup.remember(cmd.dedup_keys, now)
-                uow.flush()
-            person = person_for(uow, cmd.actor, desk.policy.timezone, known)
-            ctx = Ctx(desk, uow, cmd.actor, person, now, known_users=cmd.known_users)
-            try:
-                reply = handler(ctx, cmd)
-            except UsageError as err:
-                return Reply(texts=(err.text,), ok=False)
-            uow.commit()
-            committed = True
+            reply, ctx = _run(desk, uow, cmd, inbox_id)
+            if ctx is not None:
+                uow.commit()
+                committed, wrote_outbox = True, ctx.wrote_outbox
     except DuplicateDelivery:
         return Reply(texts=(text("duplicate"),), duplicate=True)
     except Exception:
@@ -171,9 +153,75 @@ def execute(desk: Desk, cmd: Command, inbox_id: int | None = None) -> Reply:
     finally:
         if inbox_id is not None and not committed:
             forget_kept(desk, inbox_id)
-    if ctx.wrote_outbox:
+    if wrote_outbox:
         desk.on_commit()
     return reply
+
+
+def execute_batch(desk: Desk, items: Sequence[tuple[Command, int | None]]) -> list[Reply]:
+    """Run commands in order in one transaction, as `execute` would one by one (a burst then pays for
+    BEGIN, COMMIT and the write lock once per batch instead of once per command).
+
+    A command that would not commit (refused, invalid, duplicate, failed) leaves the batch rolled back:
+    the commands before it run again together, it runs alone, and the rest carry on after it."""
+    if len(items) <= 1:
+        return [execute(desk, cmd, inbox_id) for cmd, inbox_id in items]
+    replies: list[Reply] = []
+    wrote_outbox = False
+    stopped_at: int | None = None
+    try:
+        with desk.uow() as uow:
+            for cmd, inbox_id in items:
+                _handler_for(cmd)
+                reply, ctx = _run(desk, uow, cmd, inbox_id)
+                if ctx is None:
+                    stopped_at = len(replies)
+                    break
+                replies.append(reply)
+                wrote_outbox = wrote_outbox or ctx.wrote_outbox
+            else:
+                uow.commit()
+    except Exception:
+        if len(replies) == len(items):  # the commit itself failed: each on its own says why
+            return [execute(desk, cmd, inbox_id) for cmd, inbox_id in items]
+        stopped_at = len(replies)
+    if stopped_at is None:
+        if wrote_outbox:
+            desk.on_commit()
+        return replies
+    return (execute_batch(desk, items[:stopped_at]) + [execute(desk, *items[stopped_at])]
+            + execute_batch(desk, items[stopped_at + 1:]))
+
+
+def _handler_for(cmd: Command) -> Handler:
+    handler = HANDLERS.get(type(cmd))
+    if handler is None:
+        raise TypeError(f"no handler for {type(cmd).__name__}")
+    return handler
+
+
+def _run(desk: Desk, uow: UnitOfWork, cmd: Command, inbox_id: int | None) -> tuple[Reply, Ctx | None]:
+    """One command inside an open unit of work, up to its commit: its reply, and its context when there
+    are changes to commit (None: answered without a change, the transaction is to be rolled back)."""
+    if inbox_id is not None and not uow.inbox.take(inbox_id):
+        return Reply(texts=(text("duplicate"),), duplicate=True), None
+    now = desk.clock.now()
+    known = known_person(uow, cmd.actor)
+    if not may_use_desk(desk.policy, cmd, known):
+        return Reply(texts=(text("err_not_member", platform=cmd.actor.platform, user_id=cmd.actor.user_id),),
+                     ok=False), None
+    if cmd.dedup_keys:
+        if uow.dedup.seen(cmd.dedup_keys):
+            return Reply(texts=(text("duplicate"),), duplicate=True), None
+        uow.dedup.remember(cmd.dedup_keys, now)
+        uow.flush()
+    person = person_for(uow, cmd.actor, desk.policy.timezone, known)
+    ctx = Ctx(desk, uow, cmd.actor, person, now, known_users=cmd.known_users)
+    try:
+        reply = _handler_for(cmd)(ctx, cmd)
+    except UsageError as err:
+        return Reply(texts=(err.text,), ok=False), None
+    return reply, ctx
 
 
 def forget_kept(desk: Desk, inbox_id: int) -> None:

@@ -1,0 +1,117 @@
+"""Commands run together in one transaction (a burst): each ends as it would have alone, in order."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import pytest
+
+import handlers.bus  # noqa: F401  (registers every command, SLA ones included)
+from handlers.commands import Actor, Command
+from handlers.desk import HANDLERS, Ctx, execute_batch
+from handlers.grammar import parse
+from handlers.replies import Reply
+from store.models import AuditEvent, OutboxMessage
+from tests.core.test_inbox import kept, left
+from tests.support import make_runtime
+
+XIAOMEI = Actor("slack", "UXIAOMEI", "T0001", display_name="Xiaomei")
+LAOWANG = Actor("slack", "ULAOWANG", "T0001", display_name="Lao Wang")
+
+
+@dataclass(frozen=True)
+class Explode(Command):
+    """A command whose use case fails unexpectedly (a bug, a lost connection)."""
+
+
+def _explode(ctx: Ctx, cmd: Explode) -> Reply:
+    ctx.uow.tickets.next_number()  # it had already written something when it failed
+    raise RuntimeError("boom")
+
+
+@pytest.fixture
+def rt(db_url, clock):
+    runtime = make_runtime(db_url, clock)
+    yield runtime
+    runtime.engine.dispose()
+
+
+def create(text: str, actor: Actor = XIAOMEI):
+    return parse(f"{text} category:hardware", actor)
+
+
+def batch(rt, *cmds: Command) -> list[Reply]:
+    """Run the commands together, each kept in the inbox first as a platform request would be."""
+    return execute_batch(rt.desk, [(cmd, kept(rt, cmd)) for cmd in cmds])
+
+
+def titles(rt) -> list[str]:
+    """Every ticket's title, by number."""
+    with rt.desk.uow() as uow:
+        return [t.title for t in sorted(uow.tickets.search(""), key=lambda t: t.number)]
+
+
+def numbers(replies: list[Reply]) -> list[int | None]:
+    return [r.ticket_number for r in replies]
+
+
+def test_commands_run_together_see_each_other_and_leave_what_each_alone_would(rt):
+    replies = batch(rt, create("Fan rattles"), create("Monitor cracked", LAOWANG), parse("status 1001 waiting",
+                    LAOWANG), create("Parcel stuck"))
+    assert [r.ok for r in replies] == [True] * 4
+    assert numbers(replies) == [1001, 1002, 1001, 1003]
+    assert replies[2].texts[0].key == "status_changed"
+    assert titles(rt) == ["Fan rattles", "Monitor cracked", "Parcel stuck"] and left(rt) == []
+    with rt.desk.uow() as uow:
+        assert uow.tickets.by_number(1001).status == "waiting"
+        created = uow.session.query(AuditEvent).filter_by(action="created").count()
+        cards = uow.session.query(OutboxMessage).filter_by(kind="card").count()
+    assert created == 3 and cards >= 3
+
+
+def test_a_command_that_cannot_commit_leaves_the_others_whole_and_numbered_without_gaps(rt):
+    no_title = dataclasses.replace(create("x"), title="")
+    replies = batch(rt, create("Fan rattles"), no_title, create("Monitor cracked"), parse("status 9999 waiting",
+                    XIAOMEI), create("Parcel stuck"))
+    assert [r.ok for r in replies] == [True, False, True, False, True]
+    assert numbers(replies) == [1001, None, 1002, None, 1003]
+    assert replies[1].texts[0].key == "err_no_summary" and replies[3].texts[0].key == "err_no_ticket"
+    assert titles(rt) == ["Fan rattles", "Monitor cracked", "Parcel stuck"]
+    assert left(rt) == []  # the refused ones are answered once and not run again
+
+
+def test_a_request_in_a_batch_twice_is_created_once(rt):
+    cmd = create("Fan rattles")
+    inbox_id = kept(rt, cmd)
+    first, again = execute_batch(rt.desk, [(cmd, inbox_id), (cmd, inbox_id)])
+    assert first.ok and again.duplicate
+    assert titles(rt) == ["Fan rattles"] and left(rt) == []
+
+
+def test_a_command_that_fails_is_answered_and_logged_once_and_the_rest_are_kept(rt, caplog, monkeypatch):
+    monkeypatch.setitem(HANDLERS, Explode, _explode)
+    with caplog.at_level(logging.ERROR, logger="handlers.desk"):
+        replies = execute_batch(rt.desk, [(create("Fan rattles"), None), (Explode(XIAOMEI), None),
+                                          (create("Monitor cracked"), None)])
+    assert [r.ok for r in replies] == [True, False, True]
+    assert replies[1].texts[0].key == "err_internal"
+    assert numbers(replies) == [1001, None, 1002]  # what it wrote before failing was rolled back
+    assert titles(rt) == ["Fan rattles", "Monitor cracked"]
+    assert [r.getMessage() for r in caplog.records] == ["command Explode failed"]
+
+
+@pytest.mark.asyncio
+async def test_a_burst_through_the_runtime_is_created_once_each_in_arrival_order(db_url, clock):
+    runtime = make_runtime(db_url, clock)
+    await runtime.start()
+    try:
+        replies = await asyncio.gather(*(runtime.submit(create(f"Case {n}")) for n in range(40)))
+    finally:
+        await runtime.stop()
+    assert all(r.ok for r in replies)
+    assert sorted(numbers(replies)) == list(range(1001, 1041))
+    by_number = {r.ticket_number: r.ticket.title for r in replies}
+    assert sorted(by_number.values()) == sorted(f"Case {n}" for n in range(40))
+    assert left(runtime) == []
