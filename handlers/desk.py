@@ -173,6 +173,7 @@ def execute_batch(desk: Desk, items: Sequence[tuple[Command, int | None]]) -> li
         with desk.uow() as uow:
             for cmd, inbox_id in items:
                 _handler_for(cmd)
+                uow.next_command()
                 reply, ctx = _run(desk, uow, cmd, inbox_id)
                 if ctx is None:
                     stopped_at = len(replies)

@@ -58,6 +58,11 @@ class UnitOfWork:
         # loaded attributes readable: callers build views from objects after the block.
         self.session.close()
 
+    def next_command(self) -> None:
+        """Several commands share this transaction: for the next one, what earlier ones created is not new
+        any more (they may have hung rows off it), so repositories ask the database again."""
+        self.new_tickets.clear()
+
     def flush(self) -> None:
         """Flush now, so a dedup-key race is detected before any side effect is built."""
         try:

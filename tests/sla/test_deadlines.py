@@ -7,6 +7,9 @@ import pytest
 
 from bot import render_plain
 from handlers.clock import FakeClock
+from handlers.commands import Actor
+from handlers.desk import execute_batch
+from handlers.grammar import parse
 from store.sla_models import SlaPause
 from tests.sla.conftest import CUSTOMER, SLA, Shop, sla_runtime
 
@@ -187,3 +190,20 @@ def test_the_reply_to_a_comment_that_reopens_says_so(sqlite_url, clock):
             "Comment added to #1001. #1001 is reopened — rebound #1.")
     finally:
         rt.engine.dispose()
+
+
+def test_a_ticket_paused_and_resumed_in_the_batch_that_created_it_keeps_its_clock(shop: Shop):
+    # A burst runs commands together in one transaction: the later ones must see the SLA rows the earlier
+    # ones hung off a ticket that did not exist before the batch.
+    def cmd(who: str, text: str):
+        return parse(text, Actor("console", who, display_name=who)), None
+
+    replies = execute_batch(shop.runtime.desk, [
+        cmd("xiaomei", "PC blue screens category:hardware"),
+        cmd("lao_wang", "status 1001 waiting Replacement shipped"),
+        cmd("xiaomei", "status 1001 open Customer answered")])
+    assert [r.ok for r in replies] == [True, True, True]
+    with shop.runtime.desk.uow() as uow:
+        pauses = [(p.reason, p.started_at, p.ended_at) for p in uow.session.query(SlaPause)]
+    assert pauses == [("waiting", T0, T0)]
+    assert dues(shop)[1] == T0 + 24 * H and "SLA resolution: on_track" in show(shop)
