@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,20 +159,27 @@ def execute(desk: Desk, cmd: Command, inbox_id: int | None = None) -> Reply:
     return reply
 
 
-def execute_batch(desk: Desk, items: Sequence[tuple[Command, int | None]]) -> list[Reply]:
+def execute_batch(desk: Desk, items: Sequence[tuple[Command, int | None]], budget_s: float | None = None
+                  ) -> list[Reply]:
     """Run commands in order in one transaction, as `execute` would one by one (a burst then pays for
-    BEGIN, COMMIT and the write lock once per batch instead of once per command).
+    BEGIN, COMMIT and the write lock once per batch instead of once per command); the replies of those run.
 
-    A command that would not commit (refused, invalid, duplicate, failed) leaves the batch rolled back:
-    the commands before it run again together, it runs alone, and the rest carry on after it."""
+    `budget_s`: once the batch has taken this long no further command joins it — the write lock it holds
+    keeps everyone else waiting — and the caller runs the rest next. A command that would not commit
+    (refused, invalid, duplicate, failed) rolls the batch back: the commands before it run again together,
+    then it runs alone, and the rest are left to the caller."""
     if len(items) <= 1:
         return [execute(desk, cmd, inbox_id) for cmd, inbox_id in items]
+    started = time.perf_counter()
     replies: list[Reply] = []
     wrote_outbox = False
     stopped_at: int | None = None
+    committing = False
     try:
         with desk.uow() as uow:
             for cmd, inbox_id in items:
+                if replies and budget_s is not None and time.perf_counter() - started > budget_s:
+                    break
                 _handler_for(cmd)
                 uow.next_command()
                 reply, ctx = _run(desk, uow, cmd, inbox_id)
@@ -180,18 +188,18 @@ def execute_batch(desk: Desk, items: Sequence[tuple[Command, int | None]]) -> li
                     break
                 replies.append(reply)
                 wrote_outbox = wrote_outbox or ctx.wrote_outbox
-            else:
+            if stopped_at is None:
+                committing = True
                 uow.commit()
     except Exception:
-        if len(replies) == len(items):  # the commit itself failed: each on its own says why
-            return [execute(desk, cmd, inbox_id) for cmd, inbox_id in items]
+        if committing:  # the commit itself failed: each alone says why
+            return [execute(desk, cmd, inbox_id) for cmd, inbox_id in items[:len(replies)]]
         stopped_at = len(replies)
     if stopped_at is None:
         if wrote_outbox:
             desk.on_commit()
         return replies
-    return (execute_batch(desk, items[:stopped_at]) + [execute(desk, *items[stopped_at])]
-            + execute_batch(desk, items[stopped_at + 1:]))
+    return execute_batch(desk, items[:stopped_at]) + [execute(desk, *items[stopped_at])]
 
 
 def _handler_for(cmd: Command) -> Handler:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -42,9 +43,17 @@ def create(text: str, actor: Actor = XIAOMEI):
     return parse(f"{text} category:hardware", actor)
 
 
+def run_all(desk, items) -> list[Reply]:
+    """As the core does: a batch runs a first part of what is queued, the next batch goes on from there."""
+    replies: list[Reply] = []
+    while len(replies) < len(items):
+        replies += execute_batch(desk, items[len(replies):])
+    return replies
+
+
 def batch(rt, *cmds: Command) -> list[Reply]:
-    """Run the commands together, each kept in the inbox first as a platform request would be."""
-    return execute_batch(rt.desk, [(cmd, kept(rt, cmd)) for cmd in cmds])
+    """Run the commands in batches, each kept in the inbox first as a platform request would be."""
+    return run_all(rt.desk, [(cmd, kept(rt, cmd)) for cmd in cmds])
 
 
 def titles(rt) -> list[str]:
@@ -85,21 +94,45 @@ def test_a_command_that_cannot_commit_leaves_the_others_whole_and_numbered_witho
 def test_a_request_in_a_batch_twice_is_created_once(rt):
     cmd = create("Fan rattles")
     inbox_id = kept(rt, cmd)
-    first, again = execute_batch(rt.desk, [(cmd, inbox_id), (cmd, inbox_id)])
+    first, again = run_all(rt.desk, [(cmd, inbox_id), (cmd, inbox_id)])
     assert first.ok and again.duplicate
     assert titles(rt) == ["Fan rattles"] and left(rt) == []
 
 
 def test_a_command_that_fails_is_answered_and_logged_once_and_the_rest_are_kept(rt, caplog, monkeypatch):
     monkeypatch.setitem(HANDLERS, Explode, _explode)
+    items = [(create("Fan rattles"), None), (Explode(XIAOMEI), None), (create("Monitor cracked"), None)]
     with caplog.at_level(logging.ERROR, logger="handlers.desk"):
-        replies = execute_batch(rt.desk, [(create("Fan rattles"), None), (Explode(XIAOMEI), None),
-                                          (create("Monitor cracked"), None)])
+        upto_failed = execute_batch(rt.desk, items)  # the batch ends with the command that failed
+        replies = upto_failed + run_all(rt.desk, items[len(upto_failed):])
+    assert len(upto_failed) == 2
     assert [r.ok for r in replies] == [True, False, True]
     assert replies[1].texts[0].key == "err_internal"
     assert numbers(replies) == [1001, None, 1002]  # what it wrote before failing was rolled back
     assert titles(rt) == ["Fan rattles", "Monitor cracked"]
     assert [r.getMessage() for r in caplog.records] == ["command Explode failed"]
+
+
+def test_a_batch_past_its_time_budget_stops_taking_commands_and_leaves_the_rest_kept(rt):
+    cmds = [create("Fan rattles"), create("Monitor cracked"), create("Parcel stuck")]
+    items = [(cmd, kept(rt, cmd)) for cmd in cmds]
+    first = execute_batch(rt.desk, items, budget_s=0.0)  # the first command always runs
+    assert numbers(first) == [1001]
+    assert titles(rt) == ["Fan rattles"] and len(left(rt)) == 2  # the others wait, kept, for the next batch
+    rest = execute_batch(rt.desk, items[1:])
+    assert numbers(rest) == [1002, 1003] and left(rt) == []
+
+
+@pytest.mark.asyncio
+async def test_the_core_runs_what_a_short_batch_left_in_the_next_one(db_url, clock):
+    runtime = make_runtime(db_url, clock)
+    runtime.core.run_batch = functools.partial(execute_batch, budget_s=0.0)  # one command per batch
+    await runtime.start()
+    try:
+        replies = await asyncio.gather(*(runtime.submit(create(f"Case {n}")) for n in range(10)))
+    finally:
+        await runtime.stop()
+    assert sorted(numbers(replies)) == list(range(1001, 1011)) and left(runtime) == []
 
 
 @pytest.mark.asyncio
