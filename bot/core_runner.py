@@ -6,9 +6,10 @@ whatever a crash leaves in the inbox runs at the next start (`replay`). Nothing 
 
 SQLite has one writer at a time, so more than one command thread there only adds lock waits and GIL
 hand-offs; PostgreSQL locks rows and takes several. Each command thread runs what has queued up meanwhile
-in one transaction (`execute_batch`, up to BATCH commands): in a burst BEGIN, COMMIT and the hand-over of
-the write lock are paid once per batch, not once per command. The door bounds the requests kept but not yet answered:
-when it is full, adapters hold the acknowledgement back (backpressure) instead of queuing without end.
+in one transaction (`execute_batch`, see BATCH): in a burst BEGIN, COMMIT and the hand-over of the write
+lock are paid once per batch, not once per command. The door bounds the requests kept but not yet
+answered: when it is full, adapters hold the acknowledgement back (backpressure) instead of queuing
+without end.
 """
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ import logging
 import queue
 import sys
 import threading
-from collections.abc import Iterable
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,26 @@ class _Work:
     def __init__(self, cmd: Command, inbox_id: int | None, loop: asyncio.AbstractEventLoop) -> None:
         self.cmd, self.inbox_id, self.loop = cmd, inbox_id, loop
         self.result: asyncio.Future[Reply] = loop.create_future()
+
+
+def _next_batch(waiting: queue.SimpleQueue[Any], limit: int) -> list[Any] | None:
+    """Wait for one item, then take what else is already waiting, up to `limit`; None once told to stop
+    (the stop stays queued for the queue's other readers)."""
+    first = waiting.get()
+    if first is None:
+        waiting.put(None)
+        return None
+    batch = [first]
+    while len(batch) < limit:
+        try:
+            item = waiting.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:
+            waiting.put(None)
+            break
+        batch.append(item)
+    return batch
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:
@@ -121,21 +141,7 @@ class CoreRunner(Door):
         return work.result
 
     def _work_forever(self) -> None:
-        while True:
-            first = self._work.get()
-            if first is None:
-                self._work.put(None)  # for the other threads
-                return
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    work = self._work.get_nowait()
-                except queue.Empty:
-                    break
-                if work is None:
-                    self._work.put(None)
-                    break
-                batch.append(work)
+        while (batch := _next_batch(self._work, BATCH)) is not None:
             if self._dropping:
                 for work in batch:
                     work.loop.call_soon_threadsafe(work.result.cancel)
@@ -167,19 +173,7 @@ class CoreRunner(Door):
     def _keep_forever(self) -> None:
         # Group commit: everything that arrived while the last batch was written goes in one transaction,
         # so a burst costs a few write-lock hand-overs instead of one per request.
-        while True:
-            batch = [self._to_keep.get()]
-            if batch[0] is None:
-                return
-            while len(batch) < KEEP_BATCH:
-                try:
-                    item = self._to_keep.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._to_keep.put(None)
-                    break
-                batch.append(item)
+        while (batch := _next_batch(self._to_keep, KEEP_BATCH)) is not None:
             try:
                 ids = self._keep(cmd for cmd, _, _ in batch)
             except Exception as exc:

@@ -181,7 +181,7 @@ class SlackAdapter:
         """Register `fn` so it is counted in flight from the moment Bolt routes the request to it.
 
         `keep`: for events, which Bolt acknowledges before their listener runs — it runs before the ack
-        instead, and `fn` gets its result from `kept(args)`."""
+        instead, and `fn` gets what it kept, run, from `finish_kept(args)`."""
 
         async def begin(next_: Callable[[], Awaitable[None]]) -> None:
             # Listener middleware runs before Bolt acknowledges, so the work is counted before Slack
@@ -215,10 +215,14 @@ class SlackAdapter:
         run.__name__ = fn.__name__
         register(middleware=[begin, keep_first] if keep else [begin])(run)
 
-    @staticmethod
-    async def kept(args: AsyncArgs) -> Kept | None:
-        """In a listener registered with `keep`: what it kept before the ack (None: nothing of ours)."""
-        return await args.context[_KEEPING]
+    async def finish_kept(self, args: AsyncArgs) -> tuple[Command, Reply] | None:
+        """In a listener registered with `keep`: the command kept before the ack and its reply, once the core
+        has run it (None: the event was nothing of ours)."""
+        kept: Kept | None = await args.context[_KEEPING]
+        if kept is None:
+            return None
+        cmd, pending = kept
+        return cmd, await self.finish(cmd, pending)
 
     async def _rest(self, name: str, rest: Awaitable[None]) -> None:
         try:

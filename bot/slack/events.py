@@ -64,11 +64,10 @@ async def message_kept(a: SlackAdapter, args: AsyncArgs) -> Kept | None:
 
 async def on_message(a: SlackAdapter, args: AsyncArgs) -> None:
     """A thread reply → one comment, however often Slack delivers it (event id and channel+ts keys)."""
-    kept = await a.kept(args)
-    if kept is None:
+    done = await a.finish_kept(args)
+    if done is None:
         return
-    cmd, pending = kept
-    reply = await a.finish(cmd, pending)
+    cmd, reply = done
     if not reply.ok and not reply.duplicate and cmd.source is not None:
         await answers.ephemeral(a.client, cmd.source.chat_id, cmd.actor.user_id, render.reply_text(reply),
                                 cmd.source.thread_id)
@@ -96,11 +95,10 @@ async def reaction_kept(a: SlackAdapter, args: AsyncArgs) -> Kept | None:
 
 async def on_reaction(a: SlackAdapter, args: AsyncArgs) -> None:
     """The ticket filed from a reacted-to message is confirmed in that message's thread."""
-    kept = await a.kept(args)
-    if kept is None:
+    done = await a.finish_kept(args)
+    if done is None:
         return
-    cmd, pending = kept
-    reply = await a.finish(cmd, pending)
+    cmd, reply = done
     if reply.duplicate or cmd.source is None:
         return
     channel, thread = cmd.source.chat_id, cmd.source.thread_id or cmd.source.message_id
