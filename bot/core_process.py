@@ -188,8 +188,10 @@ class CoreProcess(Door):
             try:
                 if conn is not None:
                     conn.send(None if pending is None else (seq, pending.data))
-            except (OSError, ValueError):
-                pass  # a dead pipe: the restart sends what was not kept again
+            except (OSError, ValueError, TypeError):
+                pass  # a dead (or just closed) pipe: the restart sends what was not kept again
+            except Exception:
+                log.exception("could not send request %s to the core process", seq)
             if seq is None:
                 return
 
@@ -372,7 +374,12 @@ async def _run(pipe: _Pipe, core: CoreRunner, seq: int, data: dict[str, Any]) ->
         pipe.send(("refused", seq, f"{type(exc).__name__}: {exc}"))
         return
     pipe.send(("kept", seq, inbox_id))
-    pipe.send(("done", seq, await result))
+    try:
+        reply = await result
+    except Exception:
+        log.exception("command %s could not run", seq)
+        reply = Reply(texts=(text("err_internal"),), ok=False)
+    pipe.send(("done", seq, reply))
 
 
 if __name__ == "__main__":

@@ -108,6 +108,9 @@ class CoreRunner(Door):
         # What runs kept commands (the benchmarks swap in one that costs nothing, to measure the rest).
         self.run_batch: RunBatch = functools.partial(execute_batch, budget_s=BATCH_BUDGET_S)
         self._threads = threads
+        # Batches only with one command thread: on PostgreSQL several threads' batches would take the ticket
+        # counter and ticket rows in different orders and deadlock (each then waits out deadlock_timeout).
+        self._batch = BATCH if threads == 1 else 1
         self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._dropping = False
@@ -141,7 +144,7 @@ class CoreRunner(Door):
         return work.result
 
     def _work_forever(self) -> None:
-        while (batch := _next_batch(self._work, BATCH)) is not None:
+        while (batch := _next_batch(self._work, self._batch)) is not None:
             if self._dropping:
                 for work in batch:
                     work.loop.call_soon_threadsafe(work.result.cancel)
@@ -149,7 +152,7 @@ class CoreRunner(Door):
             self._run(batch)
 
     def _run(self, batch: list[_Work]) -> None:
-        while batch:
+        while batch and not self._dropping:
             try:
                 replies = self.run_batch(self.desk, [(work.cmd, work.inbox_id) for work in batch])
             except Exception as exc:
@@ -161,6 +164,8 @@ class CoreRunner(Door):
             for work, reply in zip(batch, replies):
                 work.loop.call_soon_threadsafe(_resolve, work.result, reply)
             batch = batch[len(replies):]
+        for work in batch:  # dropped at stop: they stay in the inbox for the next start
+            work.loop.call_soon_threadsafe(work.result.cancel)
 
     async def submit(self, cmd: Command) -> Reply:
         return await (await self.accept(cmd))
@@ -223,7 +228,7 @@ class CoreRunner(Door):
     def stop(self, drop_queued: bool = False) -> None:
         """Let running commands finish; `drop_queued` abandons those not started (they stay in the inbox)."""
         self._to_keep.put(None)
-        self._dropping = drop_queued
+        self._dropping = self._dropping or drop_queued
         self._work.put(None)
 
 

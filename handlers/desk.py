@@ -40,6 +40,8 @@ class Desk:
     on_commit: Callable[[], None] = lambda: None
 
     def view(self, ticket: Ticket, uow: UnitOfWork, detail: bool = False) -> TicketView:
+        if detail:
+            uow.read_back(ticket)
         clocks = self.clock_views(ticket, self.clock.now(), uow) if self.clock_views else ()
         return ticket_view(ticket, self.policy.group_name(ticket.group_key), detail=detail, clocks=clocks)
 
@@ -137,9 +139,9 @@ def execute(desk: Desk, cmd: Command, inbox_id: int | None = None) -> Reply:
 
     `inbox_id`: the kept request this command came from; it is removed in the same transaction, and
     also when the command ends without a change, so each kept request runs exactly once."""
-    _handler_for(cmd)
     committed, wrote_outbox = False, False
     try:
+        _handler_for(cmd)
         with desk.uow() as uow:
             reply, ctx = _run(desk, uow, cmd, inbox_id)
             if ctx is not None:
@@ -199,7 +201,10 @@ def execute_batch(desk: Desk, items: Sequence[tuple[Command, int | None]], budge
         if wrote_outbox:
             desk.on_commit()
         return replies
-    return execute_batch(desk, items[:stopped_at]) + [execute(desk, *items[stopped_at])]
+    head = execute_batch(desk, items[:stopped_at])
+    if len(head) < stopped_at:  # run again, the first ones stopped earlier (another thread got in between)
+        return head
+    return head + [execute(desk, *items[stopped_at])]
 
 
 def _handler_for(cmd: Command) -> Handler:

@@ -63,6 +63,13 @@ class UnitOfWork:
         any more (they may have hung rows off it), so repositories ask the database again."""
         self.new_tickets.clear()
 
+    def read_back(self, ticket: Ticket) -> None:
+        """Before a ticket's history is shown: what this transaction wrote goes in (audit events wait for
+        the commit otherwise), and its comments, events and attachments are read again — earlier commands
+        of the same batch may have added to them."""
+        self.flush()
+        self.session.expire(ticket, ["comments", "events", "attachments"])
+
     def flush(self) -> None:
         """Flush now, so a dedup-key race is detected before any side effect is built."""
         try:

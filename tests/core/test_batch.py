@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -13,7 +14,7 @@ import handlers.bus  # noqa: F401  (registers every command, SLA ones included)
 from handlers.commands import Actor, Command
 from handlers.desk import HANDLERS, Ctx, execute_batch
 from handlers.grammar import parse
-from handlers.replies import Reply
+from handlers.replies import Reply, UsageError
 from store.models import AuditEvent, OutboxMessage
 from tests.core.test_inbox import kept, left
 from tests.support import make_runtime
@@ -30,6 +31,23 @@ class Explode(Command):
 def _explode(ctx: Ctx, cmd: Explode) -> Reply:
     ctx.uow.tickets.next_number()  # it had already written something when it failed
     raise RuntimeError("boom")
+
+
+@dataclass(frozen=True)
+class RefusedTheSecondTime(Command):
+    """A command whose outcome changes between runs (on PostgreSQL another core thread may commit in between)."""
+
+
+def refused_the_second_time() -> Callable[[Ctx, RefusedTheSecondTime], Reply]:
+    runs: list[int] = []
+
+    def handle(ctx: Ctx, cmd: RefusedTheSecondTime) -> Reply:
+        runs.append(1)
+        if len(runs) == 2:
+            raise UsageError("err_no_summary")
+        return Reply()
+
+    return handle
 
 
 @pytest.fixture
@@ -133,6 +151,24 @@ async def test_the_core_runs_what_a_short_batch_left_in_the_next_one(db_url, clo
     finally:
         await runtime.stop()
     assert sorted(numbers(replies)) == list(range(1001, 1011)) and left(runtime) == []
+
+
+def test_replies_stay_with_their_commands_when_a_run_again_ends_early(rt, monkeypatch):
+    monkeypatch.setitem(HANDLERS, RefusedTheSecondTime, refused_the_second_time())
+    no_title = dataclasses.replace(create("x"), title="")
+    items = [(RefusedTheSecondTime(XIAOMEI), None), (create("Fan rattles"), None), (no_title, None)]
+    replies = run_all(rt.desk, items)
+    assert [r.ok for r in replies] == [True, True, False]
+    assert replies[1].ticket_number == 1001 and replies[2].texts[0].key == "err_no_summary"
+    assert titles(rt) == ["Fan rattles"]
+
+
+def test_show_in_a_batch_sees_the_history_the_batch_wrote(rt):
+    replies = batch(rt, create("Fan rattles"), parse("status 1001 waiting Courier", LAOWANG),
+                    parse("show 1001", LAOWANG))
+    shown = [e.action for e in replies[2].ticket.events]
+    alone = execute_batch(rt.desk, [(parse("show 1001", LAOWANG), None)])[0]
+    assert shown == [e.action for e in alone.ticket.events] and {"created", "status"} <= set(shown)
 
 
 @pytest.mark.asyncio
