@@ -194,8 +194,7 @@ class SlackAdapter:
 
         async def keep_first(args: AsyncArgs) -> None:
             keeping = asyncio.ensure_future(keep(args))  # type: ignore[misc]
-            waited = asyncio.get_running_loop().time() - args.context[_ARRIVED]  # for room in the core, say
-            await asyncio.wait({keeping}, timeout=max(0.0, EVENT_KEEP_BUDGET - waited))
+            await asyncio.wait({keeping}, timeout=max(0.0, EVENT_KEEP_BUDGET - self.waited(args)))
             args.context[_KEEPING] = keeping
             await args.next_()
 
@@ -217,6 +216,11 @@ class SlackAdapter:
 
         run.__name__ = fn.__name__
         register(middleware=[begin, keep_first] if keep else [begin])(run)
+
+    @staticmethod
+    def waited(args: AsyncArgs) -> float:
+        """Seconds since the request reached its listener (waiting for room in the core, say)."""
+        return asyncio.get_running_loop().time() - args.context[_ARRIVED]
 
     async def finish_kept(self, args: AsyncArgs) -> tuple[Command, Reply] | None:
         """In a listener registered with `keep`: the command kept before the ack and its reply, once the core
