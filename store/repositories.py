@@ -171,16 +171,28 @@ class TicketRepository:
 class PersonRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # One transaction may run a batch of commands that look up the same people again and again (a
+        # group's default assignee on every new ticket): found once, then taken from the session's own map.
+        self._found: dict[tuple[str, ...], int] = {}
 
     def get(self, person_id: int) -> Person | None:
         return self.session.get(Person, person_id)
 
     def by_key(self, key: str) -> Person | None:
-        return self.session.execute(_PERSON_BY_KEY, {"key": key}).unique().scalar_one_or_none()
+        return self._find(("key", key), _PERSON_BY_KEY, {"key": key})
 
     def by_identity(self, platform: str, workspace: str, user_id: str) -> Person | None:
         params = {"platform": platform, "workspace": workspace, "user_id": user_id}
-        return self.session.execute(_PERSON_BY_IDENTITY, params).unique().scalars().first()
+        return self._find(("identity", platform, workspace, user_id), _PERSON_BY_IDENTITY, params)
+
+    def _find(self, found_as: tuple[str, ...], stmt: Any, params: dict[str, str]) -> Person | None:
+        person_id = self._found.get(found_as)
+        if person_id is not None and (person := self.session.get(Person, person_id)) is not None:
+            return person
+        person = self.session.execute(stmt, params).unique().scalars().first()
+        if person is not None:
+            self._found[found_as] = person.id
+        return person
 
     def by_user_id(self, platform: str, user_id: str) -> Person | None:
         stmt = select(Person).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
@@ -194,11 +206,13 @@ class PersonRepository:
         return self.session.execute(stmt).scalars().first()
 
     def add(self, person: Person) -> Person:
+        self._found.clear()
         self.session.add(person)
         self.session.flush()
         return person
 
     def add_identity(self, identity: Identity) -> Identity:
+        self._found.clear()
         self.session.add(identity)
         self.session.flush()
         return identity
@@ -210,6 +224,7 @@ class PersonRepository:
 
     def merge(self, duplicate_id: int, person_id: int) -> None:
         """Fold a person registered on first contact into the configured one: their work moves too."""
+        self._found.clear()
         for column in (Ticket.reporter_id, Ticket.assignee_id):
             self.session.execute(update(Ticket).where(column == duplicate_id).values({column: person_id}))
         self.session.execute(update(Comment).where(Comment.author_id == duplicate_id).values(author_id=person_id))

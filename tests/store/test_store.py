@@ -10,7 +10,7 @@ from sqlalchemy import text
 from bot.bootstrap import open_database
 from bot.config import ConfigError
 from handlers.commands import Actor, CreateTicket
-from handlers.desk import execute
+from handlers.desk import execute, person_for
 from store.migrate import is_current
 from store.models import Person
 from tests.support import make_runtime
@@ -115,3 +115,17 @@ def test_two_people_claiming_at_once_only_one_wins(db_url, clock):
             assert len([e for e in uow.tickets.by_number(1001 + i).events if e.action == "assigned"]) == 1
     first.engine.dispose()
     second.engine.dispose()
+
+
+def test_a_person_folded_into_another_is_found_as_that_one_in_the_same_transaction(db_url, clock):
+    # People found once in a transaction are taken from the session after that; folding one into another
+    # (people sync) must not leave the old answer behind.
+    rt = make_runtime(db_url, clock)
+    with rt.desk.uow() as uow:
+        newcomer = person_for(uow, Actor("slack", "UNEWCOMER", "T0001"))
+        assert uow.people.by_identity("slack", "T0001", "UNEWCOMER").id == newcomer.id
+        lao = uow.people.by_key("lao_wang")
+        assert uow.people.by_key("lao_wang") is lao
+        uow.people.merge(newcomer.id, lao.id)
+        assert uow.people.by_identity("slack", "T0001", "UNEWCOMER").key == "lao_wang"
+    rt.engine.dispose()
