@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, lazyload, make_transient_to_detached
@@ -185,7 +185,7 @@ class PersonRepository:
         params = {"platform": platform, "workspace": workspace, "user_id": user_id}
         return self._find(("identity", platform, workspace, user_id), _PERSON_BY_IDENTITY, params)
 
-    def _find(self, found_as: tuple[str, ...], stmt: Any, params: dict[str, str]) -> Person | None:
+    def _find(self, found_as: tuple[str, ...], stmt: Select[tuple[Person]], params: dict[str, str]) -> Person | None:
         person_id = self._found.get(found_as)
         if person_id is not None and (person := self.session.get(Person, person_id)) is not None:
             return person
