@@ -1,9 +1,8 @@
 """Benchmark 1: ticket ingest through the real Slack path, against the framework's floor and a peer desk.
 
 Afterdesk: the real runtime (bootstrap, Slack adapter in HTTP mode, SQLite file, outbox paced at 1/s per
-channel) receiving signed `/ticket` slash commands from 50 concurrent clients. The ack carries the answer
-when the ticket is made within 200 ms, else it comes first and the ticket after, so throughput is tickets in
-the database / (window + time to work off what was acked).
+channel) receiving signed `/ticket` slash commands from 50 concurrent clients. The ack comes before the
+ticket exists, so throughput is tickets in the database / (window + time to work off what was acked).
 Floor: the same aiohttp + Bolt stack with a listener that only acks. Peer: django-helpdesk's REST API.
 Hollow: Afterdesk with ticket creation costing nothing (the core only takes the kept request and answers),
 so what the floor leaves for creating tickets can be read off the same run.
@@ -291,7 +290,7 @@ async def _run(report: Report, sizes: Sizes, log: Callable[[str], None], backgro
     r_hollow = ratio(hollow["per_second"], floor["per_second"])
     report.add(Row("ingest", "/ticket answered/s with ticket creation costing nothing (one process)",
                    hollow["per_second"], "/s", "Bolt ack-only floor (acks/s)", floor["per_second"], r_hollow,
-                   note=f"the ceiling of verify + parse + keep before the ack + answer, before any ticket is "
+                   note=f"the ceiling of verify + parse + keep before the ack + confirm, before any ticket is "
                         f"written; p99 {hollow['p99_ms']:.0f} ms; server CPU {hollow['server_cpu_ms_each']:.2f} ms "
                         f"per request; errors {hollow['errors'] or 'none'}"))
     if loaded is not None:

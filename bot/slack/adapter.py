@@ -194,7 +194,8 @@ class SlackAdapter:
 
         async def keep_first(args: AsyncArgs) -> None:
             keeping = asyncio.ensure_future(keep(args))  # type: ignore[misc]
-            await asyncio.wait({keeping}, timeout=max(0.0, EVENT_KEEP_BUDGET - self.waited(args)))
+            waited = asyncio.get_running_loop().time() - args.context[_ARRIVED]  # for room in the core, say
+            await asyncio.wait({keeping}, timeout=max(0.0, EVENT_KEEP_BUDGET - waited))
             args.context[_KEEPING] = keeping
             await args.next_()
 
@@ -216,11 +217,6 @@ class SlackAdapter:
 
         run.__name__ = fn.__name__
         register(middleware=[begin, keep_first] if keep else [begin])(run)
-
-    @staticmethod
-    def waited(args: AsyncArgs) -> float:
-        """Seconds since the request reached its listener (waiting for room in the core, say)."""
-        return asyncio.get_running_loop().time() - args.context[_ARRIVED]
 
     async def finish_kept(self, args: AsyncArgs) -> tuple[Command, Reply] | None:
         """In a listener registered with `keep`: the command kept before the ack and its reply, once the core

@@ -26,11 +26,6 @@ SHORTCUT = "create_ticket_from_message"
 FORM_BUDGET = 2.0
 # What keeping a /ticket request may add to its acknowledgement.
 KEEP_BUDGET = 0.25
-# A command the core has run by then (counted from the request's arrival) is answered in the acknowledgement
-# itself: the person sees it at once, and no second request to response_url is needed (on a festival burst
-# that request cost about as much as Bolt's whole acknowledgement). Later than that, Slack hears "got it"
-# and the answer follows through response_url; the bound keeps acknowledgements well inside Slack's 3 s.
-ANSWER_BY = 0.2
 
 
 def register(a: SlackAdapter) -> None:
@@ -49,9 +44,8 @@ def register(a: SlackAdapter) -> None:
 
 
 async def on_slash(a: SlackAdapter, args: AsyncArgs) -> Awaitable[None] | None:
-    """Grammar errors are the ack itself (instant, nothing written); so is the answer when the core gives it
-    quickly (ANSWER_BY); otherwise the work's end runs after the ack (returned, for the adapter to run once
-    this listener and its request are done)."""
+    """Grammar errors are the ack itself (instant, nothing written); real work runs after the ack (returned,
+    for the adapter to run once this listener and its request are done)."""
     body = args.body
     team, user_id, channel = team_of(body), body["user_id"], body.get("channel_id", "")
     raw = body.get("text") or ""
@@ -68,28 +62,19 @@ async def on_slash(a: SlackAdapter, args: AsyncArgs) -> Awaitable[None] | None:
     # too busy to keep it in time: then Slack hears first (it gives up at 3 s) and the keeping goes on.
     keeping = asyncio.ensure_future(a.accept(cmd))
     done, _ = await asyncio.wait({keeping}, timeout=KEEP_BUDGET)
-    pending = keeping.result() if done else None
-    if done and pending is None:
+    if done and keeping.result() is None:
         await args.ack(text=render.mrkdwn(text("err_internal")), response_type="ephemeral")
-        return None
-    if pending is not None:
-        await asyncio.wait({pending}, timeout=max(0.0, ANSWER_BY - a.waited(args)))
-        if pending.done():
-            await args.ack(**_said(await a.finish(cmd, pending)))
-            return None
+        return
     await args.ack()
     return _answer(a, cmd, keeping, user_id, body.get("response_url"))
-
-
-def _said(reply: Reply) -> dict[str, str]:
-    return {"text": render.reply_text(reply), "response_type": "ephemeral" if reply.ephemeral else "in_channel"}
 
 
 async def _answer(a: SlackAdapter, cmd: Command, keeping: asyncio.Future[asyncio.Future[Reply] | None],
                   user_id: str, response_url: str | None) -> None:
     """After the ack: wait for the core, then tell the person (holding only what that needs, not Bolt's request)."""
-    said = _said(await a.finish(cmd, await keeping))
-    await answers.tell(a.client, user_id, said["text"], response_url, response_type=said["response_type"])
+    reply = await a.finish(cmd, await keeping)
+    await answers.tell(a.client, user_id, render.reply_text(reply), response_url,
+                       response_type="ephemeral" if reply.ephemeral else "in_channel")
 
 
 async def open_form(a: SlackAdapter, trigger_id: str, prefill: Mapping[str, str], meta: Mapping[str, Any],

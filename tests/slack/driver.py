@@ -41,13 +41,6 @@ class Answer:
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
-    @property
-    def said(self) -> list[Any]:
-        """What the person was told: the acknowledgement's own message, if it carried one, then what came
-        through response_url."""
-        ack = self.json if self.body.startswith("{") else None
-        return ([ack] if ack and "text" in ack else []) + self.responses
-
 
 class SlackDriver:
     """What Slack would send when people use the app; `settle` waits for the ack-then-work path."""

@@ -12,9 +12,8 @@ async def test_slash_ticket_creates_a_ticket_and_its_card_appears_in_the_warehou
                                                                                            ) -> None:
     answer = await slack.slash("UXIAOMEI", 'Gaming PC blue-screens order:TB-8841 customer:"Zhang Wei" '
                                            "category:hardware priority:high")
-    # The core answered within ANSWER_BY: the answer is the acknowledgement itself, no second request
-    assert answer.status == 200 and answer.responses == []
-    [response] = answer.said
+    assert answer.status == 200 and answer.body == ""  # acknowledged at once, answered via response_url
+    [response] = answer.responses
     assert response["response_type"] == "ephemeral"
     assert response["text"].startswith("Created #1001: Gaming PC blue-screens (group: Warehouse")
     await slack.deliver()
@@ -54,26 +53,27 @@ async def test_a_bad_command_gets_a_specific_ephemeral_error_and_writes_nothing(
 @pytest.mark.asyncio
 async def test_core_refusals_are_ephemeral_too(slack: SlackDriver) -> None:
     answer = await slack.slash("UXIAOMEI", "claim 4242")
-    assert answer.said == [{"text": "There is no ticket #4242.", "response_type": "ephemeral"}]
+    [response] = answer.responses
+    assert response == {"text": "There is no ticket #4242.", "response_type": "ephemeral", "unfurl_links": False}
 
 
 @pytest.mark.asyncio
 async def test_a_mentioned_newcomer_can_be_assigned_on_first_contact(slack: SlackDriver) -> None:
     await slack.slash("UXIAOMEI", "Parcel lost courier")
     answer = await slack.slash("UXIAOMEI", "assign 1001 <@UNEWBIE|newbie>", escaped=True)
-    assert answer.said[0]["text"] == "#1001 is now assigned to Newbie Zhou."
+    assert answer.responses[0]["text"] == "#1001 is now assigned to Newbie Zhou."
     assert slack.ticket(1001).assignee.ids == {"slack": "UNEWBIE"}
 
 
 @pytest.mark.asyncio
 async def test_show_search_and_help_answer_only_to_the_person(slack: SlackDriver) -> None:
     await slack.slash("UXIAOMEI", "Fan <noisy> & hot order:A-77 category:hardware")
-    show = (await slack.slash("ULAOWANG", "show 1001")).said[0]
+    show = (await slack.slash("ULAOWANG", "show 1001")).responses[0]
     assert show["response_type"] == "ephemeral"
     assert "*🔧 #1001 Fan &lt;noisy&gt; &amp; hot" in show["text"] and "Audit trail:" in show["text"]
-    found = (await slack.slash("ULAOWANG", "search A-77")).said[0]["text"]
+    found = (await slack.slash("ULAOWANG", "search A-77")).responses[0]["text"]
     assert "#1001" in found and "[open]" in found
-    assert "/ticket show N" in (await slack.slash("ULAOWANG", "help")).said[0]["text"]
+    assert "/ticket show N" in (await slack.slash("ULAOWANG", "help")).responses[0]["text"]
 
 
 @pytest.mark.asyncio

@@ -79,7 +79,7 @@ async def test_when_asked_commands_run_in_a_process_of_their_own(rt: Runtime, dr
     assert isinstance(rt.core, CoreProcess) and rt.core.pid not in (None, os.getpid())
     answer = await driver.slash("UXIAOMEI", "Gaming PC blue-screens order:TB-8841 category:hardware")
     assert answer.status == 200
-    [response] = answer.said
+    [response] = answer.responses
     assert response["response_type"] == "ephemeral"
     assert response["text"].startswith("Created #1001: Gaming PC blue-screens (group: Warehouse")
     await driver.deliver()  # the card, written by the core process, is sent by this one
@@ -97,7 +97,7 @@ async def test_a_request_sent_to_a_core_process_that_dies_runs_once_in_the_next_
     os.kill(first, signal.SIGKILL)
     answer = await asyncio.wait_for(asking, 60)
     assert answer.status == 200
-    [response] = answer.said
+    [response] = answer.responses
     assert response["text"].startswith("Created #1001: Fan rattles")
     assert rt.core.pid != first
     assert titles(rt) == ["Fan rattles"] and inbox(rt) == []

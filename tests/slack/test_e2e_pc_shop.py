@@ -19,7 +19,7 @@ async def test_the_blue_screen_case_from_report_to_closed(slack: SlackDriver, cl
         clock.advance(minutes=7)
         answer = await slack.slash(who, text)
         await slack.deliver()
-        [response] = answer.said
+        [response] = answer.responses
         return response["text"]
 
     async def reply(who: str, text: str, files: list[str] = ()) -> None:

@@ -85,7 +85,7 @@ async def test_requests_from_another_workspace_are_dropped_when_team_id_is_set(t
             answer = await slack.send(body, "application/x-www-form-urlencoded")
             assert answer.status == 200 and answer.body == ""
             assert slack.ticket_count() == 0
-            assert (await slack.slash("UXIAOMEI", "Ours category:hardware")).said[0]["text"].startswith("Created")
+            assert (await slack.slash("UXIAOMEI", "Ours category:hardware")).responses[0]["text"].startswith("Created")
     finally:
         await runtime.stop()
 
