@@ -63,15 +63,21 @@ class SlaRepository:
 
     # --- catching up on start -------------------------------------------------------------------
 
-    def lock_open_rows(self, after_id: int, limit: int) -> Sequence[Any]:
-        """Lock the next `limit` open tickets (new, open, waiting) by id after `after_id`; their columns as
-        read-only rows (a fraction of the cost of ORM objects, for the many that only need a look).
+    def open_rows(self, after_id: int, limit: int) -> Sequence[Any]:
+        """The next `limit` open tickets (new, open, waiting) by id after `after_id`, unlocked; their columns
+        as read-only rows (a fraction of the cost of ORM objects, for the many that only need a look)."""
+        stmt = (select(*Ticket.__table__.c).where(Ticket.status.in_(OPEN), Ticket.id > after_id)
+                .order_by(Ticket.id).limit(limit))
+        return self.session.execute(stmt).all()
+
+    def lock_open_rows_of(self, ids: Collection[int]) -> Sequence[Any]:
+        """Lock these tickets, those still open, in id order; their columns as read-only rows.
 
         A row another transaction holds (a command, a peer catching up) is waited for, not skipped, so no
         ticket is missed; locking in id order keeps two catching-up peers from deadlocking, and the second
         finds the rows the first brought up to date. SQLite renders no locking clause (BEGIN IMMEDIATE)."""
-        stmt = (select(*Ticket.__table__.c).where(Ticket.status.in_(OPEN), Ticket.id > after_id)
-                .order_by(Ticket.id).limit(limit).with_for_update())
+        stmt = (select(*Ticket.__table__.c).where(Ticket.id.in_(list(ids)), Ticket.status.in_(OPEN))
+                .order_by(Ticket.id).with_for_update())
         return self.session.execute(stmt).all()
 
     def tickets(self, ids: Collection[int]) -> Sequence[Ticket]:

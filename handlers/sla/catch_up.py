@@ -2,10 +2,10 @@
 
 Deadlines are recomputed by the change hook, so a ticket opened before [sla] was switched on — or one whose
 targets changed in the config since — would keep no (or stale) deadlines until it next changes, and its
-reminders would never fire. This pass walks the open tickets by id in batches (one transaction and a handful
-of queries per batch, rows locked in id order; never a job per ticket) and recomputes those whose stored
-deadlines or next event differ from what the policy gives now: the same recompute a change does (pauses,
-stale alerts, deadlines, next event).
+reminders would never fire. This pass walks the open tickets by id in batches (a handful of queries per
+batch, in a read-only snapshot; never a job per ticket) and recomputes those whose stored deadlines or next
+event differ from what the policy gives now — locked in id order and looked at again in a transaction of
+their own: the same recompute a change does (pauses, stale alerts, deadlines, next event).
 Up-to-date tickets are not written, so a second pass — or a peer starting at the same time — changes nothing.
 
 Nearly every ticket is up to date, so they are checked on plain column rows (a fraction of the cost of ORM
@@ -14,11 +14,13 @@ objects, which matters with 100,000 open tickets); only the stale ones are loade
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from handlers.desk import Desk
-from handlers.sla.engine import engine_for, system_ctx
+from handlers.sla.engine import SlaEngine, engine_for, system_ctx
 
 log = logging.getLogger("afterdesk.sla")
 
@@ -52,37 +54,57 @@ def catch_up(desk: Desk, batch: int = BATCH, stop: Callable[[], bool] = lambda: 
         if stop():
             report.stopped = True
             break
-        wrote = False
-        with desk.uow() as uow:
-            repo = uow.sla
-            rows = repo.lock_open_rows(after, batch)
-            if not rows:
-                break
-            ids = [r.id for r in rows]
-            after = ids[-1]
-            report.batches += 1
-            try:
-                sla = repo.rows_of(ids, plain=True)
-                stale = [r.id for r in rows if not engine.is_current(
-                    r, sla[r.id].pauses, sla[r.id].reminders, sla[r.id].acks, sla[r.id].followups)]
-                if stale:
-                    ctx = system_ctx(desk, uow, now)
-                    repo.preload(stale)
-                    for ticket in repo.tickets(stale):
-                        engine.recompute(ctx, ticket)
-                    wrote = ctx.wrote_outbox
-                uow.commit()
-            except Exception:
-                # These tickets keep what they had (recomputed at their next change or the next start);
-                # the other batches still get their deadlines.
-                log.exception("SLA catch-up failed on open tickets with ids %s…%s", ids[0], ids[-1])
+        try:
+            # Looked at in a read-only snapshot: on SQLite the write lock would hold up every command for
+            # the length of the look (100,000 open tickets: 200 looks of ~50 ms, back to back).
+            with desk.uow.read_only() as uow:
+                rows = uow.sla.open_rows(after, batch)
+                stale = _stale(engine, uow.sla, rows)
+        except Exception:
+            log.exception("SLA catch-up could not read open tickets after id %s", after)
+            report.errors += 1
+            break
+        if not rows:
+            break
+        ids = [r.id for r in rows]
+        after = ids[-1]
+        report.batches += 1
+        report.checked += len(ids)
+        if stale:
+            updated, wrote = _bring_up_to_date(desk, engine, now, stale)
+            if updated is None:
                 report.errors += 1
                 continue
-        report.checked += len(ids)
-        report.updated += len(stale)
-        if wrote:
-            desk.on_commit()
+            report.updated += updated
+            if wrote:
+                desk.on_commit()
     if report.updated or report.errors:
         log.info("SLA catch-up: %s open ticket(s) checked, %s brought up to date with the current policy%s",
                  report.checked, report.updated, f", {report.errors} batch(es) failed" if report.errors else "")
     return report
+
+
+def _stale(engine: SlaEngine, repo: Any, rows: Sequence[Any]) -> list[int]:
+    """The ids of these tickets whose stored deadlines or next event differ from what the policy gives now."""
+    sla = repo.rows_of([r.id for r in rows], plain=True)
+    return [r.id for r in rows if not engine.is_current(
+        r, sla[r.id].pauses, sla[r.id].reminders, sla[r.id].acks, sla[r.id].followups)]
+
+
+def _bring_up_to_date(desk: Desk, engine: SlaEngine, now: datetime, ids: list[int]) -> tuple[int | None, bool]:
+    """Lock the stale tickets, look again (a command or a peer may have recomputed them meanwhile) and
+    recompute those still stale, in one transaction; (how many, whether notifications were queued), or
+    (None, False) if it failed: they keep what they had, recomputed at their next change or the next start."""
+    with desk.uow() as uow:
+        try:
+            stale = _stale(engine, uow.sla, uow.sla.lock_open_rows_of(ids))
+            ctx = system_ctx(desk, uow, now)
+            if stale:
+                uow.sla.preload(stale)
+                for ticket in uow.sla.tickets(stale):
+                    engine.recompute(ctx, ticket)
+            uow.commit()
+        except Exception:
+            log.exception("SLA catch-up failed on open tickets with ids %s…%s", ids[0], ids[-1])
+            return None, False
+    return len(stale), ctx.wrote_outbox

@@ -2,6 +2,8 @@
 to date once, in batches — not by one job per ticket — so their reminders fire when due."""
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, UTC
 
 import pytest
@@ -109,5 +111,27 @@ def test_a_stopping_scheduler_ends_the_catch_up_between_batches(sqlite_url: str,
         assert shop.ticket(1003).sla_next_at is None  # not reached: the next start catches it up
         assert catch_up(rt.desk).updated == 1
         assert shop.ticket(1003).sla_next_at is not None
+    finally:
+        rt.engine.dispose()
+
+
+def test_up_to_date_tickets_are_checked_without_holding_up_commands(sqlite_url: str, clock: FakeClock):
+    # SQLite has one writer: a catch-up that looked at 100,000 open tickets under the write lock kept every
+    # command (and acknowledgement) waiting for the length of each look. Tickets already up to date are
+    # only read — even while another process holds the write lock, the pass goes through.
+    rt = sla_runtime(sqlite_url, clock)
+    try:
+        shop = Shop(rt, clock)
+        for i in range(5):
+            shop.run("xiaomei", f"{HARDWARE} {i}")
+        writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                report = pool.submit(catch_up, rt.desk, batch=2).result(timeout=10)
+        finally:
+            writer.rollback()
+            writer.close()
+        assert (report.checked, report.updated, report.batches, report.errors) == (5, 0, 3, 0)
     finally:
         rt.engine.dispose()
