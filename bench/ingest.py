@@ -121,7 +121,14 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
     if hollow:
         runtime.core.run_batch = _hollow
     before = _count(runtime)
+    t_start = time.monotonic()
     await runtime.start()
+    caught_up_s = None
+    if background:
+        # The window measures the load — sweeps and digests — not the once-per-start pass that checks
+        # every open ticket against the policy (footprint reports how long that takes).
+        await asyncio.gather(*(s.caught_up.wait() for s in runtime.services if hasattr(s, "caught_up")))
+        caught_up_s = time.monotonic() - t_start
     stop = asyncio.Event()
     bg_task = asyncio.create_task(background(runtime, stop)) if background else None  # type: ignore[call-arg]
     core_pid = getattr(runtime.core, "pid", None)  # the core process, when commands run in one
@@ -157,6 +164,7 @@ async def run_afterdesk(sizes: Sizes, database_url: str, api_base_url: str, resp
                   server_cpu_ms_each=used * 1000 / max(1, created), processes=2 if core_pid else 1)
     if bg_result is not None:
         result["background"] = bg_result
+        result["caught_up_s"] = caught_up_s
     return result
 
 
@@ -299,7 +307,8 @@ async def _run(report: Report, sizes: Sizes, log: Callable[[str], None], backgro
                        "floor p99", floor["p99_ms"], ratio(loaded["p99_ms"], floor["p99_ms"]), f"< {ACK_P99_TARGET_MS:.0f} ms",
                        loaded["p99_ms"] < ACK_P99_TARGET_MS,
                        note=f"{loaded['per_second']:.0f} tickets/s; {bg.get('sweeps', 0)} sweeps, "
-                            f"{bg.get('digests', 0)} digests over {bg.get('tickets', 0):,} tickets in the window"
+                            f"{bg.get('digests', 0)} digests over {bg.get('tickets', 0):,} tickets in the window, "
+                            f"started once the start-up SLA catch-up was done ({loaded.get('caught_up_s') or 0:.1f} s)"
                             + (f"; {len(bg['errors'])} failed: {bg['errors'][0]}" if bg.get("errors") else "")))
     elif background is None:
         report.errors["ingest under load"] = "skipped: the SLA engine (scheduler.service) is not available"
