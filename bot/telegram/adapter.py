@@ -24,6 +24,7 @@ from bot.logs import RedactSecrets
 from bot.telegram.form import FormSpec
 from bot.telegram.inbound import Inbound
 from bot.telegram.pacing import Pacer
+from bot.telegram.polling import Poller
 from bot.telegram.sender import TelegramSender
 from bot.telegram.storage import TelegramStore
 from bot.telegram.wording import plain
@@ -64,11 +65,13 @@ class TelegramAdapter:
         builder = (Application.builder().token(token).base_url(cfg.base_url).base_file_url(cfg.base_file_url)
                    .request(HTTPXRequest(connection_pool_size=256, httpx_kwargs={"verify": _tls()}))
                    .get_updates_request(HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": _tls()}))
-                   .job_queue(None))
-        if self.mode == "webhook":
-            builder = builder.updater(None)  # updates arrive on the runtime's HTTP server
+                   .job_queue(None)
+                   # Webhook: updates arrive on the runtime's HTTP server. Polling: our Poller, which confirms
+                   # updates only once handled (the Updater confirms them as soon as it has queued them).
+                   .updater(None))
         self.application = builder.build()
         self.bot = self.application.bot
+        self.poller = Poller(self.application, poll_timeout, ALLOWED_UPDATES)
         outbox = runtime.config.outbox
         self.pacer = Pacer(outbox.telegram_group_per_minute, outbox.telegram_global_per_second,
                            outbox.telegram_interval, time_scale)
@@ -101,18 +104,15 @@ class TelegramAdapter:
         if self.mode == "webhook":
             await self.bot.set_webhook(self.webhook_url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES)
         else:
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            await self.poller.start()
         self.sender.ready.set()
         log.info("Telegram: @%s connected (%s)", self.bot.username, self.mode)
 
     async def stop(self) -> None:
         self.sender.closed = True
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        await self.poller.stop()
         if self.application.running:
-            await self.application.stop()  # finishes the updates already fetched
+            await self.application.stop()  # finishes the webhook's updates already queued
         await self.application.shutdown()
         for logger in self._redacted:
             logger.removeFilter(self.redactor)

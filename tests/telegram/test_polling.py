@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
@@ -242,3 +243,27 @@ async def test_the_token_never_reaches_the_logs(fake, db_file, clock, caplog):
     assert any("/bot***/getUpdates" in line for line in http_lines), http_lines[:3]
     assert fake.token not in caplog.text
     assert fake.token.split(":")[1] not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_an_update_is_confirmed_to_telegram_only_once_it_is_handled(tg, fake):
+    # Telegram keeps an update until a later getUpdates confirms it: confirming it before it is handled
+    # would lose what someone wrote if the bot stopped in between.
+    entered, release = threading.Event(), threading.Event()
+    run_batch = tg.rt.core.run_batch
+
+    def slow(desk, items):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return run_batch(desk, items)
+
+    tg.rt.core.run_batch = slow
+    update = fake.user_sends(SERVICE, uid("xiaomei"), "/ticket Fan rattles category:hardware")
+    try:
+        await fake.async_wait_for(entered.is_set, message="the command reached the core")
+        assert [u["update_id"] for u in fake.pending_updates] == [update["update_id"]]
+    finally:
+        release.set()
+    await tg.processed(update)
+    assert tg.ticket_count() == 1
+    assert update["update_id"] not in [u["update_id"] for u in fake.pending_updates]
