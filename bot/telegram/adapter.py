@@ -5,6 +5,7 @@ bootstrap builds it with `TelegramAdapter(runtime)`; its `sender` delivers the o
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import logging
@@ -24,7 +25,7 @@ from bot.logs import RedactSecrets
 from bot.telegram.form import FormSpec
 from bot.telegram.inbound import Inbound
 from bot.telegram.pacing import Pacer
-from bot.telegram.polling import Poller
+from bot.telegram.polling import STOP_GRACE_S, Poller
 from bot.telegram.sender import TelegramSender
 from bot.telegram.storage import TelegramStore
 from bot.telegram.wording import plain
@@ -42,6 +43,9 @@ MENU = ("ticket", "new", "show", "mine", "cancel", "help")
 # Loggers that may print a Bot API URL (the token is part of it) or an error carrying one.
 REDACTED_LOGGERS = ("httpx", "httpcore", "telegram", "afterdesk", "asyncio", "aiohttp")
 _SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# How long a webhook call waits for its update to be handled before Telegram is answered anyway (the
+# handling goes on; Telegram would otherwise time out and send the update again).
+WEBHOOK_BUDGET_S = 10.0
 
 
 class TelegramAdapter:
@@ -72,6 +76,8 @@ class TelegramAdapter:
         self.application = builder.build()
         self.bot = self.application.bot
         self.poller = Poller(self.application, poll_timeout, ALLOWED_UPDATES)
+        self._handling: set[asyncio.Future[None]] = set()  # webhook updates being handled
+        self._order: asyncio.Lock | None = None
         outbox = runtime.config.outbox
         self.pacer = Pacer(outbox.telegram_group_per_minute, outbox.telegram_global_per_second,
                            outbox.telegram_interval, time_scale)
@@ -111,8 +117,10 @@ class TelegramAdapter:
     async def stop(self) -> None:
         self.sender.closed = True
         await self.poller.stop()
+        if self._handling:
+            await asyncio.wait(set(self._handling), timeout=STOP_GRACE_S)
         if self.application.running:
-            await self.application.stop()  # finishes the webhook's updates already queued
+            await self.application.stop()
         await self.application.shutdown()
         for logger in self._redacted:
             logger.removeFilter(self.redactor)
@@ -130,8 +138,22 @@ class TelegramAdapter:
             update = Update.de_json(await request.json(), self.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400, text="not an update")
-        await self.application.update_queue.put(update)
+        # Telegram hears "ok" once the update is handled, so a crash before that makes it send the update
+        # again (dropped by its update id if it was done) instead of losing it.
+        handling = asyncio.ensure_future(self._handle_in_order(update))
+        self._handling.add(handling)
+        handling.add_done_callback(self._handling.discard)
+        await asyncio.wait({handling}, timeout=WEBHOOK_BUDGET_S)
         return web.Response(text="ok")
+
+    async def _handle_in_order(self, update: Update) -> None:
+        if self._order is None:
+            self._order = asyncio.Lock()  # in the serving loop; it wakes its waiters in arrival order
+        async with self._order:
+            try:
+                await self.application.process_update(update)
+            except Exception:
+                log.exception("telegram: update %s could not be processed", update.update_id)
 
     def _redact_logs(self) -> None:
         """HTTP clients log request URLs, and a Bot API URL holds the token: mask it at the source

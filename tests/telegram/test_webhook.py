@@ -1,6 +1,8 @@
 """Webhook mode through the runtime's real HTTP server: the secret token is required, redelivery is a no-op."""
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import aiohttp
@@ -113,3 +115,27 @@ def test_webhook_mode_fails_closed_without_a_secret(fake, db_file):
         **telegram, "webhook_secret": SECRET, "webhook_url": "http://desk.example.com/telegram/webhook"}}))
     with pytest.raises(ConfigError, match="https://"):
         build(config)
+
+
+@pytest.mark.asyncio
+async def test_telegram_hears_ok_only_once_the_update_is_handled(hook, fake):
+    # Until Telegram has its 200 it sends the update again: answering before the command is kept would lose
+    # it if the bot stopped in between.
+    entered, release = threading.Event(), threading.Event()
+    run_batch = hook.rt.core.run_batch
+
+    def slow(desk, items):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return run_batch(desk, items)
+
+    hook.rt.core.run_batch = slow
+    update = fake.next_update(SERVICE, uid("xiaomei"), "/ticket Fan rattles category:hardware")
+    posting = asyncio.ensure_future(post(hook, update))
+    try:
+        await fake.async_wait_for(entered.is_set, message="the command reached the core")
+        assert not posting.done()
+    finally:
+        release.set()
+    assert await posting == 200
+    assert hook.ticket_count() == 1
