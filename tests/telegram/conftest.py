@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,24 @@ PROBE = 4242
 
 def uid(who: str) -> int:
     return USERS[who][0]
+
+
+@contextmanager
+def core_held(runtime: Runtime) -> Iterator[threading.Event]:
+    """The core's commands wait until the block ends; the event tells that one has reached the core (kept)."""
+    entered, release = threading.Event(), threading.Event()
+    run_batch = runtime.core.run_batch
+
+    def held(desk, items):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        return run_batch(desk, items)
+
+    runtime.core.run_batch = held
+    try:
+        yield entered
+    finally:
+        release.set()
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import pytest
 
 from store.models import Person, ProcessedEvent
-from tests.telegram.conftest import SERVICE, WAREHOUSE, TelegramDesk, uid
+from tests.telegram.conftest import SERVICE, WAREHOUSE, TelegramDesk, core_held, uid
 
 CREATE = ('/ticket New gaming PC blue-screens order:TB20261111-8841 customer:"Zhang Wei" '
           'category:hardware priority:high')
@@ -249,21 +248,10 @@ async def test_the_token_never_reaches_the_logs(fake, db_file, clock, caplog):
 async def test_an_update_is_confirmed_to_telegram_only_once_it_is_handled(tg, fake):
     # Telegram keeps an update until a later getUpdates confirms it: confirming it before it is handled
     # would lose what someone wrote if the bot stopped in between.
-    entered, release = threading.Event(), threading.Event()
-    run_batch = tg.rt.core.run_batch
-
-    def slow(desk, items):  # type: ignore[no-untyped-def]
-        entered.set()
-        release.wait(10)
-        return run_batch(desk, items)
-
-    tg.rt.core.run_batch = slow
-    update = fake.user_sends(SERVICE, uid("xiaomei"), "/ticket Fan rattles category:hardware")
-    try:
+    with core_held(tg.rt) as entered:
+        update = fake.user_sends(SERVICE, uid("xiaomei"), "/ticket Fan rattles category:hardware")
         await fake.async_wait_for(entered.is_set, message="the command reached the core")
         assert [u["update_id"] for u in fake.pending_updates] == [update["update_id"]]
-    finally:
-        release.set()
     await tg.processed(update)
     assert tg.ticket_count() == 1
     assert update["update_id"] not in [u["update_id"] for u in fake.pending_updates]

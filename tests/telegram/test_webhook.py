@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any
 
 import aiohttp
@@ -12,7 +11,7 @@ import pytest_asyncio
 from bot.bootstrap import build
 from bot.config import Config, ConfigError, load_config
 from tests.support import desk_overrides, merge
-from tests.telegram.conftest import PROBE, SERVICE, WAREHOUSE, TelegramDesk, uid
+from tests.telegram.conftest import PROBE, SERVICE, WAREHOUSE, TelegramDesk, core_held, uid
 
 SECRET = "s3cr3t-Token_42"
 URL = "https://desk.example.com/telegram/webhook"
@@ -121,21 +120,10 @@ def test_webhook_mode_fails_closed_without_a_secret(fake, db_file):
 async def test_telegram_hears_ok_only_once_the_update_is_handled(hook, fake):
     # Until Telegram has its 200 it sends the update again: answering before the command is kept would lose
     # it if the bot stopped in between.
-    entered, release = threading.Event(), threading.Event()
-    run_batch = hook.rt.core.run_batch
-
-    def slow(desk, items):  # type: ignore[no-untyped-def]
-        entered.set()
-        release.wait(10)
-        return run_batch(desk, items)
-
-    hook.rt.core.run_batch = slow
     update = fake.next_update(SERVICE, uid("xiaomei"), "/ticket Fan rattles category:hardware")
-    posting = asyncio.ensure_future(post(hook, update))
-    try:
+    with core_held(hook.rt) as entered:
+        posting = asyncio.ensure_future(post(hook, update))
         await fake.async_wait_for(entered.is_set, message="the command reached the core")
         assert not posting.done()
-    finally:
-        release.set()
     assert await posting == 200
     assert hook.ticket_count() == 1
