@@ -21,6 +21,7 @@ from typing import Any
 
 from handlers.desk import Desk
 from handlers.sla.engine import SlaEngine, engine_for, system_ctx
+from store.sla_repository import SlaRepository
 
 log = logging.getLogger("afterdesk.sla")
 
@@ -84,7 +85,7 @@ def catch_up(desk: Desk, batch: int = BATCH, stop: Callable[[], bool] = lambda: 
     return report
 
 
-def _stale(engine: SlaEngine, repo: Any, rows: Sequence[Any]) -> list[int]:
+def _stale(engine: SlaEngine, repo: SlaRepository, rows: Sequence[Any]) -> list[int]:
     """The ids of these tickets whose stored deadlines or next event differ from what the policy gives now."""
     sla = repo.rows_of([r.id for r in rows], plain=True)
     return [r.id for r in rows if not engine.is_current(
