@@ -24,7 +24,7 @@ CAST = {
 
 def demo_config(database_url: str) -> dict[str, object]:
     return {
-        "desk": {"database_url": database_url, "default_group": "service",
+        "desk": {"database_url": database_url, "default_group": "service", "timezone": "Asia/Shanghai",
                  "categories": ["hardware", "software", "shipping", "refund"]},
         "console": {"enabled": True},
         "outbox": {"poll_seconds": 0.05},

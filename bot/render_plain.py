@@ -5,6 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from handlers.replies import Reply, Text
+from handlers.sla.format import at as local_time
 from handlers.texts import render
 from handlers.views import TicketView
 
@@ -16,8 +17,9 @@ def render_text(t: Text) -> str:
     return render(t.key, t.params)
 
 
-def fmt_time(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+def fmt_time(at: datetime | None, tz: str = "UTC") -> str:
+    """'2026-11-02 13:00 CST': an instant in the desk's zone (the view's `timezone`)."""
+    return local_time(at, tz)
 
 
 def card_fields(view: TicketView) -> list[tuple[str, str]]:
@@ -44,7 +46,7 @@ def body_lines(view: TicketView, esc: Callable[[str], str] = str, strong: Callab
     assignee = view.assignee.name if view.assignee else "unassigned"
     lines.append(f"Group: {esc(view.group_name)} · Assignee: {esc(assignee)} · Reporter: {esc(view.reporter.name)}")
     for clock in view.clocks:
-        due = f" (due {fmt_time(clock.due)})" if clock.due else ""
+        due = f" (due {fmt_time(clock.due, view.timezone)})" if clock.due else ""
         lines.append(f"SLA {esc(clock.name)}: {esc(clock.state)}{esc(due)}")
     return lines
 
@@ -64,14 +66,14 @@ def detail(view: TicketView) -> str:
         for c in view.comments:
             mark = " (deleted)" if c.deleted else " (edited)" if c.edited else ""
             body = "…" if c.deleted else c.body
-            lines.append(f"  {fmt_time(c.at)} {c.author}{mark}: {body}")
+            lines.append(f"  {fmt_time(c.at, view.timezone)} {c.author}{mark}: {body}")
     if view.events:
         lines += ["", "Audit trail:"]
         for e in view.events:
             name = "" if e.field == e.action else f" {e.field}"
             change = f"{name}: {e.old or '∅'} → {e.new or '∅'}" if e.field else ""
             extra = f" ({e.detail})" if e.detail else ""
-            lines.append(f"  {fmt_time(e.at)} {e.actor}: {e.action}{change}{extra}")
+            lines.append(f"  {fmt_time(e.at, view.timezone)} {e.actor}: {e.action}{change}{extra}")
     return "\n".join(lines)
 
 

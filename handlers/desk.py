@@ -43,7 +43,8 @@ class Desk:
         if detail:
             uow.read_back(ticket)
         clocks = self.clock_views(ticket, self.clock.now(), uow) if self.clock_views else ()
-        return ticket_view(ticket, self.policy.group_name(ticket.group_key), detail=detail, clocks=clocks)
+        return ticket_view(ticket, self.policy.group_name(ticket.group_key), detail=detail, clocks=clocks,
+                           timezone=self.policy.timezone)
 
 
 @dataclass

@@ -90,6 +90,7 @@ class TicketView:
     comment_count: int = 0
     events: tuple[EventView, ...] = ()
     clocks: tuple[ClockView, ...] = ()
+    timezone: str = "UTC"  # the desk's zone: the instants on a card are read by the whole group
 
     @property
     def rebound(self) -> bool:
@@ -115,6 +116,7 @@ def ticket_view(
     group_name: str = "",
     detail: bool = False,
     clocks: tuple[ClockView, ...] = (),
+    timezone: str = "UTC",
 ) -> TicketView:
     """Build the view; `detail` adds comments, attachments and the audit trail."""
     comments: tuple[CommentView, ...] = ()
@@ -179,4 +181,5 @@ def ticket_view(
         comment_count=len(comments),
         events=events,
         clocks=clocks,
+        timezone=timezone,
     )

@@ -138,7 +138,7 @@ def _comment_lines(view: TicketView) -> list[str]:
     for c in view.comments:
         mark = " (deleted)" if c.deleted else " (edited)" if c.edited else ""
         body = "…" if c.deleted else shorten(c.body, COMMENT_SHOWN)
-        out.append(f"  {fmt_time(c.at)} <b>{esc(c.author)}</b>{mark}: {esc(body)}")
+        out.append(f"  {fmt_time(c.at, view.timezone)} <b>{esc(c.author)}</b>{mark}: {esc(body)}")
     return out
 
 
@@ -148,7 +148,7 @@ def _audit_lines(view: TicketView) -> list[str]:
         name = "" if e.field == e.action else f" {e.field}"
         change = f"{name}: {e.old or '∅'} → {e.new or '∅'}" if e.field else ""
         extra = f" ({e.detail})" if e.detail else ""
-        out.append(f"  {fmt_time(e.at)} {esc(e.actor)}: {esc(shorten(f'{e.action}{change}{extra}', FIELD_SHOWN))}")
+        out.append(f"  {fmt_time(e.at, view.timezone)} {esc(e.actor)}: {esc(shorten(f'{e.action}{change}{extra}', FIELD_SHOWN))}")
     return out
 
 

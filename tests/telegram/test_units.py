@@ -138,3 +138,10 @@ def test_form_state_machine():
     done = form.answer(state, "P1", spec)
     assert done.finished and done.values == {"title": "Blue screen", "order_no": "12345", "category": "refund",
                                              "product": "Gaming PC", "priority": "urgent"}
+
+
+def test_times_on_a_ticket_are_shown_in_the_desk_zone():
+    comment = CommentView(author="Lao Wang", body="Swap shipped", at=datetime(2026, 11, 14, 2, 34, tzinfo=UTC))
+    shanghai = "\n".join(render.detail_lines(view(comments=(comment,), timezone="Asia/Shanghai")))
+    assert "2026-11-14 10:34 CST <b>Lao Wang</b>: Swap shipped" in shanghai
+    assert "2026-11-14 02:34 UTC" in "\n".join(render.detail_lines(view(comments=(comment,))))
