@@ -30,7 +30,7 @@ EN: dict[str, str] = {
         "/ticket show N · assign N @user · claim N · status N <open|waiting|resolved|closed> [note]\n"
         "/ticket comment N <text> · priority N <urgent|high|normal|low> · watch N · unwatch N\n"
         "/ticket set N tracking:… return:… rma:… compensation:… address:… · search <text|order|handle> · mine · help\n"
-        "/ticket remind N <when> [text] — a follow-up for you · ack N — acknowledge an SLA breach\n"
+        "/ticket remind N <when> [text] — a follow-up for you · remind N off · reminders [N] · ack N — acknowledge an SLA breach\n"
         "Quote values with spaces: customer:\"Li Lei\". Chinese keys work too: 订单: 客户: 旺旺: 地址:"
     ),
     # errors

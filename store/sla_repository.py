@@ -191,6 +191,25 @@ class SlaRepository:
             .order_by(SlaFollowUp.due_at, SlaFollowUp.id)
         ).scalars().all()
 
+    def drop_followups(self, rows: Sequence[SlaFollowUp]) -> None:
+        """Cancelled follow-ups go, from a preloaded ticket's rows in memory too."""
+        for row in rows:
+            loaded = self._loaded.get(row.ticket_id)
+            if loaded is not None and row in loaded.followups:
+                loaded.followups.remove(row)
+            self.session.delete(row)
+
+    def waiting_followups(self, person_id: int, ticket_id: int | None, limit: int
+                          ) -> Sequence[tuple[SlaFollowUp, int, str]]:
+        """A person's follow-ups not fired yet (on one ticket, or all), soonest first, with their ticket's
+        number and title."""
+        stmt = (select(SlaFollowUp, Ticket.number, Ticket.title).join(Ticket, Ticket.id == SlaFollowUp.ticket_id)
+                .where(SlaFollowUp.person_id == person_id, SlaFollowUp.fired_at.is_(None)))
+        if ticket_id is not None:
+            stmt = stmt.where(SlaFollowUp.ticket_id == ticket_id)
+        rows = self.session.execute(stmt.order_by(SlaFollowUp.due_at, SlaFollowUp.id).limit(limit)).all()
+        return [(f, number, title) for f, number, title in rows]
+
     def person(self, person_id: int | None) -> Person | None:
         return self.session.get(Person, person_id) if person_id else None
 

@@ -24,3 +24,17 @@ class Remind(Command):
     number: int = 0
     when: str = ""
     note: str = ""
+
+
+@dataclass(frozen=True)
+class CancelFollowUps(Command):
+    """`/ticket remind N off`: the asker's pending follow-ups on ticket N are dropped."""
+
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class ListFollowUps(Command):
+    """`/ticket reminders [N]`: the asker's pending follow-ups, on ticket N or on every ticket."""
+
+    number: int = 0  # 0: every ticket

@@ -17,11 +17,18 @@ SLA_EN: dict[str, str] = {
     "sla_acked": "Acknowledged: escalations for {ref} ({clocks}) stop. They start again only if it misses a new deadline.",
     "sla_remind_set": "I'll remind you about {ref} on {when}.",
     "sla_remind_set_note": "I'll remind you about {ref} on {when}: {note}",
+    "sla_followups_cancelled": "Cancelled your {count} follow-up(s) on {ref}.",
+    "sla_followups_list": "Your follow-ups ({count}) — cancel those of a ticket with /ticket remind N off:",
+    "sla_followups_line": "{ref} {title} — {when}{note}",
+    "sla_followups_more": "(the {count} soonest are shown)",
+    "sla_followups_none": "You have no follow-ups waiting. Set one with /ticket remind N 7d [text].",
+    "sla_followups_none_on": "You have no follow-ups waiting on {ref}. Set one with /ticket remind {number} 7d [text].",
     # errors
     "sla_err_off": "SLA features are off on this desk — add an [sla] section to the config to use /ticket {verb}.",
     "sla_err_nothing_to_ack": "{ref} has no breached SLA clock to acknowledge.",
     "sla_err_already_acked": "{ref}'s breach was already acknowledged by {by} ({at}).",
-    "sla_err_remind_usage": "'/ticket remind N' needs a time, e.g. /ticket remind 1001 7d check the blue screen has not come back.",
+    "sla_err_remind_usage": ("'/ticket remind N' needs a time, e.g. /ticket remind 1001 7d check the blue screen has not "
+                             "come back. /ticket reminders lists yours; /ticket remind N off cancels them."),
     "sla_err_when": "'{value}' is not a time I understand — use e.g. 30m, 7d, tomorrow 10:00, fri 15:00 or 2026-12-01 09:00.",
     "sla_err_clock_time": "'{value}' is not a time of day — use HH:MM, e.g. 10:00.",
     "sla_err_date": "'{value}' is not a date — use YYYY-MM-DD, e.g. 2026-12-01.",
@@ -45,6 +52,7 @@ SLA_EN: dict[str, str] = {
     "sla_followup_notice": "🔔 Follow-up for {person} on {ref}: {note}{late}",
     "sla_followup_default": "you asked me to remind you about this ticket.",
     "sla_followup_set_notice": "{actor} will follow up on {ref} on {when}.",
+    "sla_followup_cancel_notice": "{actor} cancelled their follow-up on {ref}.",
     "sla_auto_closed": "🔒 {ref} closed automatically: resolved {age} ago with no reply from the customer.",
     "sla_ack_notice": "🟡 {actor} acknowledged the {clocks} breach of {ref}; escalations stop.",
     # edits of earlier alerts whose condition cleared

@@ -1,4 +1,4 @@
-"""SLA use cases on the command bus: acknowledge a breach, set a follow-up. Importing this module
+"""SLA use cases on the command bus: acknowledge a breach, set, list and cancel follow-ups. Importing this module
 registers them, their grammar verbs and their texts."""
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from handlers.replies import Reply, UsageError, text
 from handlers.sla import alerts
 from handlers.sla import grammar as _grammar  # noqa: F401  (registers remind / ack)
 from handlers.sla.business_time import ClockState
-from handlers.sla.commands import Acknowledge, Remind
+from handlers.sla.commands import Acknowledge, CancelFollowUps, ListFollowUps, Remind
 from handlers.sla.engine import SlaEngine, engine_for, is_acked
 from handlers.sla.format import at, clock_name
 from handlers.sla.when import parse_when, resolve
 from store.sla_models import SlaAck, SlaFollowUp
 
 MAX_NOTE = 1000
+# Follow-ups listed at most (soonest first).
+LISTED = 20
 
 
 def _engine(ctx: Ctx, verb: str) -> SlaEngine:
@@ -75,3 +77,40 @@ def remind(ctx: Ctx, cmd: Remind) -> Reply:
     reply = (text("sla_remind_set_note", ref=ref, when=at(due, tz), note=note) if note
              else text("sla_remind_set", ref=ref, when=at(due, tz)))
     return Reply(texts=(reply,), ticket=ctx.view(ticket))
+
+
+@handles(CancelFollowUps)
+def cancel_followups(ctx: Ctx, cmd: CancelFollowUps) -> Reply:
+    """Drop the asker's own follow-ups on a ticket (other people's stay)."""
+    engine = _engine(ctx, "remind")
+    ticket = ctx.ticket(cmd.number)
+    ref = f"#{ticket.number}"
+    repo = ctx.uow.sla
+    mine = [f for f in repo.pending_followups(ticket.id) if f.person_id == ctx.person.id]
+    if not mine:
+        raise UsageError("sla_followups_none_on", ref=ref, number=ticket.number)
+    tz = ctx.person.timezone or "UTC"
+    ctx.audit(ticket, "followup_cancelled", detail=", ".join(at(f.due_at, tz) for f in mine))
+    repo.drop_followups(mine)
+    notify.notice(ctx, ticket, "sla_followup_cancel_notice", {"actor": notify.display(ctx.person), "ref": ref})
+    engine.refresh(ctx, ticket, repo)
+    return Reply(texts=(text("sla_followups_cancelled", ref=ref, count=len(mine)),), ticket=ctx.view(ticket))
+
+
+@handles(ListFollowUps)
+def list_followups(ctx: Ctx, cmd: ListFollowUps) -> Reply:
+    """The asker's follow-ups not fired yet, in their own time zone."""
+    _engine(ctx, "reminders")
+    ticket = ctx.uow.tickets.by_number(cmd.number) if cmd.number else None
+    if cmd.number and ticket is None:
+        raise UsageError("err_no_ticket", number=cmd.number)
+    rows = ctx.uow.sla.waiting_followups(ctx.person.id, ticket.id if ticket else None, LISTED + 1)
+    if not rows:
+        if ticket is not None:
+            return Reply(texts=(text("sla_followups_none_on", ref=f"#{ticket.number}", number=ticket.number),))
+        return Reply(texts=(text("sla_followups_none"),))
+    tz = ctx.person.timezone or "UTC"
+    lines = [text("sla_followups_line", ref=f"#{number}", title=title, when=at(f.due_at, tz),
+                  note=f": {f.note}" if f.note else "") for f, number, title in rows[:LISTED]]
+    more = (text("sla_followups_more", count=LISTED),) if len(rows) > LISTED else ()
+    return Reply(texts=(text("sla_followups_list", count=len(lines)), *lines, *more))

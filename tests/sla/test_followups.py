@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
+from handlers.texts import render
 from store.sla_models import SlaFollowUp
 from tests.sla.conftest import Shop
 
@@ -48,7 +49,8 @@ async def test_follow_up_fires_for_the_asker_at_their_local_time(shop: Shop):
 
 
 REMIND_CASES = [
-    ("remind 1001", "'/ticket remind N' needs a time, e.g. /ticket remind 1001 7d check the blue screen has not come back."),
+    ("remind 1001", "'/ticket remind N' needs a time, e.g. /ticket remind 1001 7d check the blue screen has not come "
+                    "back. /ticket reminders lists yours; /ticket remind N off cancels them."),
     ("remind 1001 soonish call back",
      "'soonish' is not a time I understand — use e.g. 30m, 7d, tomorrow 10:00, fri 15:00 or 2026-12-01 09:00."),
     ("remind 1001 tomorrow 25:00", "'25:00' is not a time of day — use HH:MM, e.g. 10:00."),
@@ -117,3 +119,37 @@ def render_card(shop: Shop) -> str:
     from bot import render_plain
 
     return render_plain.card(shop.run("boss", "show 1001").ticket)
+
+
+def lines(shop: Shop, who: str, command: str) -> list[str]:
+    return [render(t.key, t.params) for t in shop.run(who, command).texts]
+
+
+@pytest.mark.asyncio
+async def test_follow_ups_are_listed_and_cancelled_by_whoever_set_them(shop: Shop):
+    shop.run("xiaomei", HARDWARE)
+    shop.run("xiaomei", "Refund for a broken fan category:refund")
+    assert shop.say("xiaomei", "reminders") == "You have no follow-ups waiting. Set one with /ticket remind N 7d [text]."
+    shop.run("xiaomei", "remind 1002 7d")
+    shop.run("xiaomei", "remind 1001 tomorrow 10:00 check the blue screen has not come back")
+    shop.run("a_jie", "remind 1001 2d")
+    # Soonest first, in the asker's zone; only their own.
+    assert lines(shop, "xiaomei", "reminders") == [
+        "Your follow-ups (2) — cancel those of a ticket with /ticket remind N off:",
+        "#1001 PC blue screens — 2026-11-03 10:00 CST: check the blue screen has not come back",
+        "#1002 Refund for a broken fan — 2026-11-09 09:00 CST"]
+    assert lines(shop, "xiaomei", "reminders 1002")[1:] == ["#1002 Refund for a broken fan — 2026-11-09 09:00 CST"]
+    assert shop.say("xiaomei", "reminders 4242") == "There is no ticket #4242."
+
+    assert shop.say("xiaomei", "remind 1001 off") == "Cancelled your 1 follow-up(s) on #1001."
+    assert shop.say("xiaomei", "remind 1001 cancel") == (
+        "You have no follow-ups waiting on #1001. Set one with /ticket remind 1001 7d [text].")
+    await shop.settle()
+    assert shop.thread("warehouse", 1001)[-1] == "Xiaomei cancelled their follow-up on #1001."
+    with shop.runtime.desk.uow() as uow:
+        assert [e.action for e in uow.tickets.by_number(1001).events][-1] == "followup_cancelled"
+    # Xiaomei's cancelled one never fires; A-Jie's still does, and Xiaomei's on #1002 still waits.
+    assert [n for n, kind, _ in shop.at(hours=25, minutes=1).fired if kind == "followup"] == []
+    assert [n for n, kind, _ in shop.at(hours=23).fired if kind == "followup"] == [1001]
+    assert lines(shop, "xiaomei", "reminders")[1:] == ["#1002 Refund for a broken fan — 2026-11-09 09:00 CST"]
+    assert shop.say("a_jie", "reminders") == "You have no follow-ups waiting. Set one with /ticket remind N 7d [text]."
