@@ -12,6 +12,7 @@ from handlers.sla.commands import Acknowledge, CancelFollowUps, ListFollowUps, R
 from handlers.sla.engine import SlaEngine, engine_for, is_acked
 from handlers.sla.format import at, clock_name
 from handlers.sla.when import parse_when, resolve
+from store.models import Ticket
 from store.sla_models import SlaAck, SlaFollowUp
 
 MAX_NOTE = 1000
@@ -26,12 +27,17 @@ def _engine(ctx: Ctx, verb: str) -> SlaEngine:
     return engine
 
 
+def _engine_and_ticket(ctx: Ctx, verb: str, number: int) -> tuple[SlaEngine, Ticket, str]:
+    """The SLA engine (refused while SLA is off), ticket N locked, and how it is referred to (#N)."""
+    engine = _engine(ctx, verb)
+    ticket = ctx.ticket(number)
+    return engine, ticket, f"#{ticket.number}"
+
+
 @handles(Acknowledge)
 def acknowledge(ctx: Ctx, cmd: Acknowledge) -> Reply:
     """Take a breach: its alerts say who did, and re-escalation stops until a new deadline is missed."""
-    engine = _engine(ctx, "ack")
-    ticket = ctx.ticket(cmd.number)
-    ref = f"#{ticket.number}"
+    engine, ticket, ref = _engine_and_ticket(ctx, "ack", cmd.number)
     repo = ctx.uow.sla
     breached = [c for c in engine.clocks(repo, ticket) if c.state(ctx.now) == ClockState.BREACHED]
     if not breached:
@@ -57,9 +63,7 @@ def acknowledge(ctx: Ctx, cmd: Acknowledge) -> Reply:
 @handles(Remind)
 def remind(ctx: Ctx, cmd: Remind) -> Reply:
     """A follow-up for the asker, at a time read in their own time zone."""
-    engine = _engine(ctx, "remind")
-    ticket = ctx.ticket(cmd.number)
-    ref = f"#{ticket.number}"
+    engine, ticket, ref = _engine_and_ticket(ctx, "remind", cmd.number)
     tz = ctx.person.timezone or "UTC"
     when, _ = parse_when(cmd.when.split())
     due = resolve(when, ctx.now, tz)
@@ -82,9 +86,7 @@ def remind(ctx: Ctx, cmd: Remind) -> Reply:
 @handles(CancelFollowUps)
 def cancel_followups(ctx: Ctx, cmd: CancelFollowUps) -> Reply:
     """Drop the asker's own follow-ups on a ticket (other people's stay)."""
-    engine = _engine(ctx, "remind")
-    ticket = ctx.ticket(cmd.number)
-    ref = f"#{ticket.number}"
+    engine, ticket, ref = _engine_and_ticket(ctx, "remind", cmd.number)
     repo = ctx.uow.sla
     mine = [f for f in repo.pending_followups(ticket.id) if f.person_id == ctx.person.id]
     if not mine:
