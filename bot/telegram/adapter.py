@@ -25,7 +25,7 @@ from bot.logs import RedactSecrets
 from bot.telegram.form import FormSpec
 from bot.telegram.inbound import Inbound
 from bot.telegram.pacing import Pacer
-from bot.telegram.polling import STOP_GRACE_S, Poller
+from bot.telegram.polling import STOP_GRACE_S, Poller, handle
 from bot.telegram.sender import TelegramSender
 from bot.telegram.storage import TelegramStore
 from bot.telegram.wording import plain
@@ -150,10 +150,7 @@ class TelegramAdapter:
         if self._order is None:
             self._order = asyncio.Lock()  # in the serving loop; it wakes its waiters in arrival order
         async with self._order:
-            try:
-                await self.application.process_update(update)
-            except Exception:
-                log.exception("telegram: update %s could not be processed", update.update_id)
+            await handle(self.application, update)
 
     def _redact_logs(self) -> None:
         """HTTP clients log request URLs, and a Bot API URL holds the token: mask it at the source

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
@@ -66,11 +67,7 @@ class Poller:
                     return  # the rest stays unconfirmed: Telegram sends it again at the next start
                 self._handling = True
                 try:
-                    await self.application.process_update(update)
-                except Exception:
-                    # Handlers answer their own failures; this is the framework's. Skipped, not retried
-                    # for ever: an update that cannot be processed must not hold up the ones after it.
-                    log.exception("telegram: update %s could not be processed", update.update_id)
+                    await handle(self.application, update)
                 finally:
                     self._handling = False
                 self.offset = update.update_id + 1
@@ -95,6 +92,15 @@ class Poller:
                                            allowed_updates=self.allowed_updates)
             except TelegramError as exc:  # they come again at the next start and are dropped as handled
                 log.info("telegram: could not confirm the last updates at shutdown (%s)", exc)
+
+
+async def handle(application: Application, update: Update) -> None:
+    """Run the handlers of one update to their end. Handlers answer their own failures; one that escapes is
+    the framework's, logged and skipped — not retried for ever: it must not hold up the updates after it."""
+    try:
+        await application.process_update(update)
+    except Exception:
+        log.exception("telegram: update %s could not be processed", update.update_id)
 
 
 def _seconds(retry_after: int | float | timedelta) -> float:
