@@ -207,8 +207,7 @@ class SlaRepository:
                 .where(SlaFollowUp.person_id == person_id, SlaFollowUp.fired_at.is_(None)))
         if ticket_id is not None:
             stmt = stmt.where(SlaFollowUp.ticket_id == ticket_id)
-        rows = self.session.execute(stmt.order_by(SlaFollowUp.due_at, SlaFollowUp.id).limit(limit)).all()
-        return [(f, number, title) for f, number, title in rows]
+        return self.session.execute(stmt.order_by(SlaFollowUp.due_at, SlaFollowUp.id).limit(limit)).all()  # type: ignore[return-value]
 
     def person(self, person_id: int | None) -> Person | None:
         return self.session.get(Person, person_id) if person_id else None

@@ -99,11 +99,12 @@ def _bring_up_to_date(desk: Desk, engine: SlaEngine, now: datetime, ids: list[in
     with desk.uow() as uow:
         try:
             stale = _stale(engine, uow.sla, uow.sla.lock_open_rows_of(ids))
+            if not stale:
+                return 0, False
             ctx = system_ctx(desk, uow, now)
-            if stale:
-                uow.sla.preload(stale)
-                for ticket in uow.sla.tickets(stale):
-                    engine.recompute(ctx, ticket)
+            uow.sla.preload(stale)
+            for ticket in uow.sla.tickets(stale):
+                engine.recompute(ctx, ticket)
             uow.commit()
         except Exception:
             log.exception("SLA catch-up failed on open tickets with ids %s…%s", ids[0], ids[-1])
